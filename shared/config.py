@@ -1,0 +1,145 @@
+"""Typed settings read from the environment once per execution environment.
+
+Each function builds one frozen settings object at cold start (`RotatorSettings`,
+`VendorSettings`, each holding a `CommonSettings`). `Env` collects every missing or bad
+variable and raises one `ConfigError` listing them all, so a misconfigured deploy fails on
+its first invocation with the whole list instead of one problem per redeploy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from shared.errors import ConfigError
+
+T = TypeVar("T")
+
+#: Momento's documented global endpoint for the v2 API keys HTTP API.
+DEFAULT_API_KEYS_URL = "https://api.momentohq.com"
+
+
+class Env:
+    """Reads variables from a mapping and remembers every problem instead of failing on the first."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+        self.problems: list[str] = []
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def _convert(self, name: str, raw: str, convert: Callable[[str], T], default: T) -> T:
+        try:
+            return convert(raw)
+        except (ValueError, TypeError) as exc:
+            self.problems.append(f"{name}: {exc}")
+            return default
+
+    def str(self, name: str, default: str | None = None) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            if default is None:
+                self.problems.append(f"{name} is required")
+                return ""
+            return default
+        return raw
+
+    def optional_str(self, name: str) -> str | None:
+        return self._raw(name)
+
+    def str_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        value = self._convert(name, raw, int, default)
+        return self._bounded(name, value, default, minimum, maximum)
+
+    def float(
+        self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        value = self._convert(name, raw, float, default)
+        return self._bounded(name, value, default, minimum, maximum)
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        self.problems.append(f"{name}: expected true or false, got {raw!r}")
+        return default
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw not in choices:
+            self.problems.append(f"{name}: expected one of {', '.join(choices)}, got {raw!r}")
+            return default
+        return raw
+
+    def json(self, name: str, default: Any) -> Any:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            self.problems.append(f"{name}: not valid JSON ({exc.msg} at position {exc.pos})")
+            return default
+
+    def _bounded(self, name: str, value: Any, default: Any, minimum: Any, maximum: Any) -> Any:
+        if minimum is not None and value < minimum:
+            self.problems.append(f"{name}: must be at least {minimum}, got {value}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{name}: must be at most {maximum}, got {value}")
+            return default
+        return value
+
+    def check(self) -> None:
+        """Raise one `ConfigError` naming every problem seen so far."""
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """Settings both functions share: where Secrets Manager and Momento are."""
+
+    #: Override for the Secrets Manager endpoint (moto server locally); None in production.
+    secrets_manager_endpoint_url: str | None
+    #: `host:port` of a plaintext Momento-compatible server. Development only: using it logs a warning.
+    momento_local_endpoint: str | None
+    #: Base URL of Momento's v2 API keys HTTP API.
+    momento_api_keys_url: str
+    #: Deadline for one Momento call, in seconds.
+    momento_timeout_seconds: float
+
+    @classmethod
+    def read(cls, env: Env) -> CommonSettings:
+        return cls(
+            secrets_manager_endpoint_url=env.optional_str("SECRETS_MANAGER_ENDPOINT_URL"),
+            momento_local_endpoint=env.optional_str("MOMENTO_LOCAL_ENDPOINT"),
+            momento_api_keys_url=env.str("MOMENTO_API_KEYS_URL", DEFAULT_API_KEYS_URL),
+            momento_timeout_seconds=env.float("MOMENTO_TIMEOUT_SECONDS", 5.0, minimum=0.1, maximum=60.0),
+        )

@@ -1,0 +1,161 @@
+"""Typed errors shared by the rotator and the vendor.
+
+Every failure that crosses a module boundary is one of these, so callers branch on
+types (and the vendor maps them to HTTP statuses in one place) instead of matching
+message text. Messages never contain key material: they name the secret, the step
+and the problem, never a value.
+"""
+
+from __future__ import annotations
+
+
+class KeyGuardError(Exception):
+    """Base of every error this product raises on purpose."""
+
+    #: Stable machine-readable code; the vendor puts it in error bodies, metrics use it as a dimension.
+    code: str = "internal_error"
+    #: True when retrying later may succeed (outage, throttling), False when an operator must act.
+    retryable: bool = False
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+class ConfigError(KeyGuardError):
+    """The environment is missing or has bad settings; lists every problem at once."""
+
+    code = "config_error"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid configuration: " + "; ".join(self.problems))
+
+
+# --- the master secret ------------------------------------------------------------------------
+
+
+class SecretFormatError(KeyGuardError):
+    """A secret's value is not a shape we can read; the message never echoes the value."""
+
+    code = "secret_format"
+
+    def __init__(self, secret_id: str, problem: str) -> None:
+        self.secret_id = secret_id
+        self.problem = problem
+        super().__init__(f"secret {secret_id!r} is not a Momento key secret: {problem}")
+
+
+class SecretStoreError(KeyGuardError):
+    """Secrets Manager failed or throttled; the operation may succeed later."""
+
+    code = "secret_store_unavailable"
+    retryable = True
+
+
+class SecretNotFoundError(KeyGuardError):
+    """The secret (or the requested version or stage) does not exist."""
+
+    code = "secret_not_found"
+
+
+class RotationStateError(KeyGuardError):
+    """The secret's version stages do not allow this rotation step (AWS's protocol checks)."""
+
+    code = "rotation_state"
+
+
+class RotationInProgressError(RotationStateError):
+    """Another rotation holds the secret; this run backs off instead of spending a refresh token twice."""
+
+    code = "rotation_in_progress"
+    retryable = True
+
+
+# --- Momento ----------------------------------------------------------------------------------
+
+
+class MomentoError(KeyGuardError):
+    """Base for failures reported by Momento."""
+
+    code = "momento_error"
+
+
+class MomentoUnavailableError(MomentoError):
+    """Momento could not be reached, timed out or answered with a server error."""
+
+    code = "momento_unavailable"
+    retryable = True
+
+
+class MomentoAuthenticationError(MomentoError):
+    """Momento refused the key: expired, revoked, or not a key at all."""
+
+    code = "momento_authentication"
+
+
+class MomentoPermissionError(MomentoError):
+    """The key is valid but may not do this (for example a data-only key minting tokens)."""
+
+    code = "momento_permission"
+
+
+class MomentoRefreshRefusedError(MomentoError):
+    """Momento refused the refresh token (spent, expired or not matching the key).
+
+    An operator must store a fresh key and refresh token; the current secret is untouched.
+    """
+
+    code = "momento_refresh_refused"
+
+
+class MomentoLimitExceededError(MomentoError):
+    """Momento's per-account auth quota (a few operations per second) was exceeded."""
+
+    code = "momento_limit_exceeded"
+    retryable = True
+
+
+class MomentoInvalidRequestError(MomentoError):
+    """Momento rejected the request's arguments (bad scope, lifetime above its limit)."""
+
+    code = "momento_invalid_request"
+
+
+class MomentoNotFoundError(MomentoError):
+    """The thing addressed (for example a v2 key id to revoke) does not exist."""
+
+    code = "momento_not_found"
+
+
+# --- vending ----------------------------------------------------------------------------------
+
+
+class VendingError(KeyGuardError):
+    """Base for errors answered to a vendor caller; `status` is the HTTP status."""
+
+    code = "vending_error"
+    status: int = 500
+
+
+class BadRequestError(VendingError):
+    code = "bad_request"
+    status = 400
+
+
+class UnknownScopeError(BadRequestError):
+    code = "unknown_scope"
+
+
+class UnauthenticatedError(VendingError):
+    code = "unauthenticated"
+    status = 401
+
+
+class ForbiddenError(VendingError):
+    code = "forbidden"
+    status = 403
+
+
+class PayloadTooLargeError(VendingError):
+    code = "payload_too_large"
+    status = 413
