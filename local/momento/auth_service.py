@@ -1,0 +1,63 @@
+"""gRPC `auth.Auth`: GenerateApiToken and RefreshApiToken (v1 keys with single-use refresh tokens)."""
+
+from __future__ import annotations
+
+import grpc
+from momento_wire_types.generated import auth_pb2 as auth_pb
+from momento_wire_types.generated import auth_pb2_grpc as auth_grpc
+
+from local.momento import grants as grants_mod
+from local.momento.errors import invalid
+from local.momento.rpc import Service, unary
+
+
+class AuthService(Service, auth_grpc.AuthServicer):
+    @unary("GenerateApiToken")
+    def GenerateApiToken(
+        self, request: auth_pb._GenerateApiTokenRequest, context: grpc.ServicerContext
+    ) -> auth_pb._GenerateApiTokenResponse:
+        caller = self.caller(context, request.auth_token)
+        self.state.charge_auth_quota(caller)
+        self.state.credentials.require(
+            caller, caller.grants.mint, "generate API keys (super-user key required)"
+        )
+        if request.HasField("permissions"):
+            try:
+                granted = grants_mod.from_wire(request.permissions)
+            except grants_mod.BadPermissions as e:
+                raise invalid(str(e)) from None
+        else:
+            granted = grants_mod.SUPER_USER
+        expiry = request.WhichOneof("expiry")
+        if expiry == "never":
+            valid_for: int | None = None
+        elif expiry == "expires":
+            valid_for = int(request.expires.valid_for_seconds)
+            if valid_for <= 0:
+                raise invalid("valid_for_seconds must be positive")
+        else:
+            raise invalid("expiry must be 'never' or 'expires'")
+        cred, refresh = self.state.credentials.issue_v1(
+            caller.account, granted, valid_for, description=request.description, parent=caller.key_id
+        )
+        return auth_pb._GenerateApiTokenResponse(
+            api_key=cred.api_key,
+            refresh_token=refresh,
+            endpoint=self.state.endpoint,
+            valid_until=cred.expires_at or 0,
+        )
+
+    @unary("RefreshApiToken")
+    def RefreshApiToken(
+        self, request: auth_pb._RefreshApiTokenRequest, context: grpc.ServicerContext
+    ) -> auth_pb._RefreshApiTokenResponse:
+        # The key being refreshed travels in the body; the header (if any) is not required to match.
+        old = self.state.authenticate(request.api_key)
+        self.state.charge_auth_quota(old)
+        cred, refresh = self.state.credentials.refresh_v1(request.api_key, request.refresh_token)
+        return auth_pb._RefreshApiTokenResponse(
+            api_key=cred.api_key,
+            refresh_token=refresh,
+            endpoint=self.state.endpoint,
+            valid_until=cred.expires_at or 0,
+        )

@@ -1,0 +1,64 @@
+"""One error type for every service; mapped to gRPC status codes and HTTP statuses in one place."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import grpc
+
+
+class Code(Enum):
+    INVALID_ARGUMENT = "invalid_argument"
+    UNAUTHENTICATED = "unauthenticated"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+GRPC_STATUS: dict[Code, grpc.StatusCode] = {
+    Code.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
+    Code.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+    Code.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
+    Code.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Code.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    Code.LIMIT_EXCEEDED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Code.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    Code.INTERNAL: grpc.StatusCode.INTERNAL,
+}
+
+HTTP_STATUS: dict[Code, int] = {
+    Code.INVALID_ARGUMENT: 400,
+    Code.UNAUTHENTICATED: 401,
+    Code.PERMISSION_DENIED: 403,
+    Code.NOT_FOUND: 404,
+    Code.ALREADY_EXISTS: 409,
+    Code.LIMIT_EXCEEDED: 429,
+    Code.UNAVAILABLE: 503,
+    Code.INTERNAL: 500,
+}
+
+
+class MomentoError(Exception):
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def unauthenticated(message: str = "Invalid signature or expired/unknown credentials") -> MomentoError:
+    return MomentoError(Code.UNAUTHENTICATED, message)
+
+
+def denied(message: str) -> MomentoError:
+    return MomentoError(Code.PERMISSION_DENIED, message)
+
+
+def invalid(message: str) -> MomentoError:
+    return MomentoError(Code.INVALID_ARGUMENT, message)
+
+
+def not_found(message: str) -> MomentoError:
+    return MomentoError(Code.NOT_FOUND, message)

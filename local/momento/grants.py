@@ -1,0 +1,171 @@
+"""What a key or token may do, parsed from the wire `Permissions` message, and the access checks.
+
+Roles follow `permissionmessages.proto`: cache ReadWrite / ReadOnly / WriteOnly and topic
+ReadWrite (publish_subscribe) / ReadOnly (subscribe_only) / WriteOnly (publish_only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from momento_wire_types.generated import permissionmessages_pb2 as perm_pb
+
+
+class Access(Enum):
+    READ = "read"
+    WRITE = "write"
+
+
+class BadPermissions(ValueError):
+    """The request's permissions cannot be parsed (-> INVALID_ARGUMENT)."""
+
+
+_CACHE_ROLES = {
+    perm_pb.CacheReadWrite: frozenset({Access.READ, Access.WRITE}),
+    perm_pb.CacheReadOnly: frozenset({Access.READ}),
+    perm_pb.CacheWriteOnly: frozenset({Access.WRITE}),
+}
+_TOPIC_ROLES = {
+    perm_pb.TopicReadWrite: frozenset({Access.READ, Access.WRITE}),
+    perm_pb.TopicReadOnly: frozenset({Access.READ}),
+    perm_pb.TopicWriteOnly: frozenset({Access.WRITE}),
+}
+
+
+@dataclass(frozen=True)
+class CacheGrant:
+    access: frozenset[Access]
+    cache: str | None  # None = all caches
+    key: bytes | None = None
+    key_prefix: bytes | None = None
+
+    def allows(self, cache: str, key: bytes, access: Access) -> bool:
+        if access not in self.access or (self.cache is not None and self.cache != cache):
+            return False
+        if self.key is not None:
+            return key == self.key
+        if self.key_prefix is not None:
+            return key.startswith(self.key_prefix)
+        return True
+
+
+@dataclass(frozen=True)
+class TopicGrant:
+    access: frozenset[Access]
+    cache: str | None  # None = all caches
+    topic: str | None = None  # None = all topics (or see topic_prefix)
+    topic_prefix: str | None = None
+
+    def allows(self, cache: str, topic: str, access: Access) -> bool:
+        if access not in self.access or (self.cache is not None and self.cache != cache):
+            return False
+        if self.topic is not None:
+            return topic == self.topic
+        if self.topic_prefix is not None:
+            return topic.startswith(self.topic_prefix)
+        return True
+
+
+@dataclass(frozen=True)
+class Grants:
+    """Everything one credential may do."""
+
+    super_user: bool = False
+    cache: tuple[CacheGrant, ...] = ()
+    topic: tuple[TopicGrant, ...] = ()
+    #: Control plane (create/list/delete caches).
+    control: bool = False
+    #: Mint disposable tokens and v1 API keys.
+    mint: bool = False
+    #: Manage v2 API keys over HTTP.
+    manage_keys: bool = False
+    statements: int = field(default=0, compare=False)
+
+    def may_cache(self, cache: str, key: bytes, access: Access) -> bool:
+        return self.super_user or any(g.allows(cache, key, access) for g in self.cache)
+
+    def may_topic(self, cache: str, topic: str, access: Access) -> bool:
+        return self.super_user or any(g.allows(cache, topic, access) for g in self.topic)
+
+
+SUPER_USER = Grants(super_user=True, control=True, mint=True, manage_keys=True)
+
+ALL_DATA_READ_WRITE = Grants(
+    cache=(CacheGrant(frozenset({Access.READ, Access.WRITE}), None),),
+    topic=(TopicGrant(frozenset({Access.READ, Access.WRITE}), None),),
+    statements=2,
+)
+
+
+def all_data(access: frozenset[Access]) -> tuple[tuple[CacheGrant, ...], tuple[TopicGrant, ...]]:
+    return (CacheGrant(access, None),), (TopicGrant(access, None),)
+
+
+def _cache_name(
+    msg: perm_pb.PermissionsType.CachePermissions | perm_pb.PermissionsType.TopicPermissions,
+) -> str | None:
+    which = msg.WhichOneof("cache")
+    if which == "all_caches":
+        return None
+    if which == "cache_selector":
+        if not msg.cache_selector.cache_name:
+            raise BadPermissions("empty cache name in permissions")
+        return str(msg.cache_selector.cache_name)
+    raise BadPermissions("a permission must select a cache or all caches")
+
+
+def _cache_grant(msg: perm_pb.PermissionsType.CachePermissions) -> CacheGrant:
+    if msg.role not in _CACHE_ROLES:
+        raise BadPermissions("cache permission without a role")
+    cache = _cache_name(msg)
+    which = msg.WhichOneof("cache_item")
+    if which == "item_selector":
+        sel = msg.item_selector
+        kind = sel.WhichOneof("kind")
+        if kind == "key":
+            return CacheGrant(_CACHE_ROLES[msg.role], cache, key=bytes(sel.key))
+        if kind == "key_prefix":
+            return CacheGrant(_CACHE_ROLES[msg.role], cache, key_prefix=bytes(sel.key_prefix))
+        raise BadPermissions("item selector without key or key prefix")
+    return CacheGrant(_CACHE_ROLES[msg.role], cache)
+
+
+def _topic_grant(msg: perm_pb.PermissionsType.TopicPermissions) -> TopicGrant:
+    if msg.role not in _TOPIC_ROLES:
+        raise BadPermissions("topic permission without a role")
+    cache = _cache_name(msg)
+    which = msg.WhichOneof("topic")
+    if which == "topic_selector":
+        sel = msg.topic_selector
+        kind = sel.WhichOneof("kind")
+        if kind == "topic_name" and sel.topic_name:
+            return TopicGrant(_TOPIC_ROLES[msg.role], cache, topic=str(sel.topic_name))
+        if kind == "topic_name_prefix":
+            return TopicGrant(_TOPIC_ROLES[msg.role], cache, topic_prefix=str(sel.topic_name_prefix))
+        raise BadPermissions("topic selector without a topic name")
+    if which == "all_topics":
+        return TopicGrant(_TOPIC_ROLES[msg.role], cache)
+    raise BadPermissions("a topic permission must select a topic or all topics")
+
+
+def from_wire(msg: perm_pb.Permissions) -> Grants:
+    """Parse a wire `Permissions`; raises `BadPermissions`."""
+    kind = msg.WhichOneof("kind")
+    if kind == "super_user":
+        return SUPER_USER
+    if kind != "explicit":
+        raise BadPermissions("permissions must be super_user or explicit")
+    caches: list[CacheGrant] = []
+    topics: list[TopicGrant] = []
+    for p in msg.explicit.permissions:
+        which = p.WhichOneof("kind")
+        if which == "cache_permissions":
+            caches.append(_cache_grant(p.cache_permissions))
+        elif which == "topic_permissions":
+            topics.append(_topic_grant(p.topic_permissions))
+        else:
+            raise BadPermissions(f"unsupported permission kind {which!r}")
+    if not caches and not topics:
+        raise BadPermissions("permissions must not be empty")
+    return Grants(cache=tuple(caches), topic=tuple(topics), statements=len(msg.explicit.permissions))

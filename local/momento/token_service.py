@@ -1,0 +1,42 @@
+"""gRPC `token.Token`: GenerateDisposableToken."""
+
+from __future__ import annotations
+
+import grpc
+from momento_wire_types.generated import token_pb2 as token_pb
+from momento_wire_types.generated import token_pb2_grpc as token_grpc
+
+from local.momento import grants as grants_mod
+from local.momento.errors import invalid
+from local.momento.rpc import Service, unary
+
+
+class TokenService(Service, token_grpc.TokenServicer):
+    @unary("GenerateDisposableToken")
+    def GenerateDisposableToken(
+        self, request: token_pb._GenerateDisposableTokenRequest, context: grpc.ServicerContext
+    ) -> token_pb._GenerateDisposableTokenResponse:
+        caller = self.caller(context, request.auth_token)
+        self.state.charge_auth_quota(caller)
+        self.state.credentials.require(
+            caller, caller.grants.mint, "generate disposable tokens (super-user key required)"
+        )
+        limits = self.state.limits
+        valid_for = int(request.expires.valid_for_seconds)
+        if valid_for <= 0:
+            raise invalid("Disposable tokens must expire: valid_for_seconds must be positive")
+        if valid_for > limits.max_token_seconds:
+            raise invalid(f"Disposable tokens must expire within {limits.max_token_seconds} seconds")
+        if request.permissions.WhichOneof("kind") != "explicit":
+            raise invalid("Disposable tokens take explicit permissions")
+        count = len(request.permissions.explicit.permissions)
+        if count > limits.max_permissions:
+            raise invalid(f"At most {limits.max_permissions} permissions per disposable token (got {count})")
+        try:
+            granted = grants_mod.from_wire(request.permissions)
+        except grants_mod.BadPermissions as e:
+            raise invalid(str(e)) from None
+        cred = self.state.credentials.issue_disposable(caller, granted, valid_for, request.token_id or None)
+        return token_pb._GenerateDisposableTokenResponse(
+            api_key=cred.api_key, endpoint=self.state.endpoint, valid_until=cred.expires_at or 0
+        )
