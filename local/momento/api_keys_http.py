@@ -180,7 +180,9 @@ class ApiKeysHttpServer:
 
     def start(self) -> None:
         for srv in self._servers:
-            t = threading.Thread(target=srv.serve_forever, name="momento-local-http", daemon=True)
+            t = threading.Thread(
+                target=srv.serve_forever, args=(0.05,), name="momento-local-http", daemon=True
+            )
             t.start()
             self._threads.append(t)
 

@@ -137,7 +137,7 @@ class MomentoLocalServer:
             self.http_port = self._http.port
         return self
 
-    def stop(self, grace: float | None = 0.5) -> None:
+    def stop(self, grace: float | None = None) -> None:
         self.state.topics.close_all()
         if self._http is not None:
             self._http.stop()
