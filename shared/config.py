@@ -8,6 +8,7 @@ its first invocation with the whole list instead of one problem per redeploy.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -18,31 +19,34 @@ from shared.errors import ConfigError
 
 T = TypeVar("T")
 
-#: Momento's documented global endpoint for the v2 API keys HTTP API.
-DEFAULT_API_KEYS_URL = "https://api.momentohq.com"
+#: Momento's documented global endpoint for the v2 API keys HTTP API
+#: (docs.momentohq.com/platform/authentication/api-keys-http-api, its curl examples).
+DEFAULT_API_KEYS_URL = "https://mga.registry.prod.a.momentohq.com"
 
 
 class Env:
     """Reads variables from a mapping and remembers every problem instead of failing on the first."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[builtins.str, builtins.str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
-        self.problems: list[str] = []
+        self.problems: list[builtins.str] = []
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: builtins.str) -> builtins.str | None:
         value = self._environ.get(name)
         if value is None or value.strip() == "":
             return None
         return value.strip()
 
-    def _convert(self, name: str, raw: str, convert: Callable[[str], T], default: T) -> T:
+    def _convert(
+        self, name: builtins.str, raw: builtins.str, convert: Callable[[builtins.str], T], default: T
+    ) -> T:
         try:
             return convert(raw)
         except (ValueError, TypeError) as exc:
             self.problems.append(f"{name}: {exc}")
             return default
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         raw = self._raw(name)
         if raw is None:
             if default is None:
@@ -51,32 +55,48 @@ class Env:
             return default
         return raw
 
-    def optional_str(self, name: str) -> str | None:
+    def optional_str(self, name: builtins.str) -> builtins.str | None:
         return self._raw(name)
 
-    def str_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def str_list(
+        self, name: builtins.str, default: tuple[builtins.str, ...] = ()
+    ) -> tuple[builtins.str, ...]:
         raw = self._raw(name)
         if raw is None:
             return default
         return tuple(part.strip() for part in raw.split(",") if part.strip())
 
-    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    def int(
+        self,
+        name: builtins.str,
+        default: builtins.int,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         raw = self._raw(name)
         if raw is None:
             return default
-        value = self._convert(name, raw, int, default)
-        return self._bounded(name, value, default, minimum, maximum)
+        value = self._convert(name, raw, builtins.int, default)
+        bounded: builtins.int = self._bounded(name, value, default, minimum, maximum)
+        return bounded
 
     def float(
-        self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+        self,
+        name: builtins.str,
+        default: builtins.float,
+        *,
+        minimum: builtins.float | None = None,
+        maximum: builtins.float | None = None,
     ) -> float:
         raw = self._raw(name)
         if raw is None:
             return default
-        value = self._convert(name, raw, float, default)
-        return self._bounded(name, value, default, minimum, maximum)
+        value = self._convert(name, raw, builtins.float, default)
+        bounded: builtins.float = self._bounded(name, value, default, minimum, maximum)
+        return bounded
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -88,7 +108,9 @@ class Env:
         self.problems.append(f"{name}: expected true or false, got {raw!r}")
         return default
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+    def choice(
+        self, name: builtins.str, default: builtins.str, choices: tuple[builtins.str, ...]
+    ) -> builtins.str:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -97,7 +119,7 @@ class Env:
             return default
         return raw
 
-    def json(self, name: str, default: Any) -> Any:
+    def json(self, name: builtins.str, default: Any) -> Any:
         raw = self._raw(name)
         if raw is None:
             return default
@@ -107,7 +129,7 @@ class Env:
             self.problems.append(f"{name}: not valid JSON ({exc.msg} at position {exc.pos})")
             return default
 
-    def _bounded(self, name: str, value: Any, default: Any, minimum: Any, maximum: Any) -> Any:
+    def _bounded(self, name: builtins.str, value: Any, default: Any, minimum: Any, maximum: Any) -> Any:
         if minimum is not None and value < minimum:
             self.problems.append(f"{name}: must be at least {minimum}, got {value}")
             return default

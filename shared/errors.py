@@ -159,3 +159,23 @@ class ForbiddenError(VendingError):
 class PayloadTooLargeError(VendingError):
     code = "payload_too_large"
     status = 413
+
+
+class MethodNotAllowedError(VendingError):
+    code = "method_not_allowed"
+    status = 405
+
+
+# --- rotator events ---------------------------------------------------------------------------
+
+
+class InvalidEventError(KeyGuardError):
+    """The rotator was invoked with an event it does not understand; nothing was changed."""
+
+    code = "invalid_event"
+
+
+class RotationFailedError(KeyGuardError):
+    """At least one secret of a rotator invocation failed; raised so Lambda retries and alarms see it."""
+
+    code = "rotation_failed"

@@ -92,6 +92,8 @@ def permission_from_json(item: Any) -> Permission:
         raise UnknownScopeError(f"unknown permission field(s): {', '.join(extra)}")
     cache = _name(item.get("cache"), "cache", allow_all=True)
     role = item.get("role")
+    if not isinstance(role, str):
+        raise UnknownScopeError("role must be a string")
     if "topic" in item:
         if "key" in item or "keyPrefix" in item:
             raise UnknownScopeError("a topic permission cannot also name a key or key prefix")
