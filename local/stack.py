@@ -70,6 +70,8 @@ class LocalStack:
                 self._motos.append(moto)
                 port = moto.get_host_and_port()[1]
             self.moto_port = port
+            # moto's backends are process-global: start from a clean slate whatever ran before.
+            self._reset_moto()
             self.momento.start()
         except BaseException:
             self.stop()
