@@ -43,6 +43,13 @@ def test_moto_state_is_reset_between_stacks(local_stack: LocalStack) -> None:
     assert local_stack.secretsmanager_client().list_secrets()["SecretList"] == []
 
 
+def test_a_new_stack_starts_with_a_clean_moto() -> None:
+    with LocalStack() as first:
+        first.secretsmanager_client().create_secret(Name="left-over", SecretString="v")
+        with LocalStack() as second:
+            assert second.secretsmanager_client().list_secrets()["SecretList"] == []
+
+
 def test_several_hosts_share_state(monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a stack on two loopback addresses and no AWS credentials in the environment
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
