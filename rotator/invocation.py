@@ -1,0 +1,84 @@
+"""One invocation: run a parsed request against every secret it names and collect the results.
+
+Several secrets rotate independently: a failure of one is recorded and the others still run.
+The caller (`rotator.app`) turns a report with any failure into a raised error, so Lambda,
+EventBridge Scheduler's retry policy and the dead-letter queue see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mypy_boto3_secretsmanager import SecretsManagerClient
+
+from rotator.engine import Clock, Log, Outcome, Rotation, RotationResult
+from rotator.events import DirectRequest, NativeStepRequest, RotatorRequest, ScheduledRequest
+from rotator.native import run_step
+from rotator.secret_store import SecretStore
+from rotator.settings import RotatorSettings
+from shared.errors import ConfigError, KeyGuardError
+from shared.momento_access import MomentoAccess
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: RotatorSettings
+    secrets_client: SecretsManagerClient
+    momento: MomentoAccess
+    clock: Clock = time.time
+    sleep: Callable[[float], None] = time.sleep
+    log: Log = field(default_factory=lambda: logging.getLogger("rotator"))
+
+    def rotation(self, secret_id: str) -> Rotation:
+        store = SecretStore(
+            self.secrets_client,
+            secret_id,
+            max_attempts=self.settings.secrets_manager_max_attempts,
+            sleep=self.sleep,
+        )
+        return Rotation(store, self.momento, self.settings, self.clock, log=self.log)
+
+
+@dataclass(frozen=True)
+class InvocationReport:
+    results: tuple[RotationResult, ...]
+
+    @property
+    def failures(self) -> tuple[RotationResult, ...]:
+        return tuple(result for result in self.results if result.outcome is Outcome.FAILED)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON the function returns: one entry per secret, no key material."""
+        return {"results": [result.log_fields() for result in self.results]}
+
+
+def _failed(secret_id: str, exc: Exception) -> RotationResult:
+    error = exc if isinstance(exc, KeyGuardError) else KeyGuardError(f"unexpected {type(exc).__name__}")
+    return RotationResult(secret_id, Outcome.FAILED, error.code, error=error)
+
+
+def _rotate(deps: Dependencies, secret_id: str, force: bool) -> RotationResult:
+    try:
+        return deps.rotation(secret_id).run(force=force)
+    except Exception as exc:
+        # Whatever one secret raises, the others still rotate; the report carries the failure.
+        return _failed(secret_id, exc)
+
+
+def handle(request: RotatorRequest, deps: Dependencies) -> InvocationReport:
+    if isinstance(request, NativeStepRequest):
+        try:
+            return InvocationReport((run_step(deps.rotation(request.secret_id), request),))
+        except Exception as exc:
+            return InvocationReport((_failed(request.secret_id, exc),))
+    if isinstance(request, DirectRequest):
+        return InvocationReport((_rotate(deps, request.secret_id, request.force),))
+    assert isinstance(request, ScheduledRequest)
+    secret_ids = request.secret_ids or deps.settings.secret_ids
+    if not secret_ids:
+        raise ConfigError(["SECRET_IDS is empty and the schedule event names no secret_ids"])
+    return InvocationReport(tuple(_rotate(deps, secret_id, request.force) for secret_id in secret_ids))
