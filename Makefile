@@ -11,7 +11,7 @@ SAM_VERSION := 1.170.0
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: help venv tools lint typecheck unit test demo bench clean
+.PHONY: help venv tools lint typecheck unit test demo bench clean engine lambda-image sam-build local-api
 
 help:
 	@echo "make demo   - run the product locally end to end (local Secrets Manager + Momento, rotate, vend, use)"
@@ -45,8 +45,33 @@ typecheck: venv
 unit: venv
 	$(VENV)/bin/pytest -m "not sam"
 
-test: venv tools lint typecheck
+# The SAM tests (tests/sam) need a Docker engine and the offline Lambda base image; a missing
+# one fails them, so `make test` provides both first.
+test: venv tools lint typecheck lambda-image
 	$(VENV)/bin/pytest
+
+# --- SAM (offline): see local/lambda-image/build.sh and docs/design.md ------------------------
+# A Docker engine: as root, installs docker.io and starts dockerd when none answers.
+engine:
+	local/lambda-image/engine.sh
+
+# public.ecr.aws/lambda/python:3.12-x86_64, built from Debian packages, pyenv's CPython and PyPI.
+lambda-image: engine
+	local/lambda-image/build.sh
+
+# `sam build` offline: the makefile builds pip-install the layer with the venv's Python 3.12.
+sam-build: venv tools
+	SAM_CLI_TELEMETRY=0 PYTHON="$(abspath $(PY))" $(SAM) build
+
+# The product behind the real `sam local start-api` (local Secrets Manager + Momento), for curl.
+local-api: venv tools lambda-image sam-build
+	$(PY) -m local.sam_local
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .mypy_cache .ruff_cache .pytest_cache
+
+demo: venv
+	$(PY) -m local.demo
+
+bench: venv
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -82,14 +82,18 @@ def build_event(
     }
 
 
-class _LambdaContext:
-    function_name = "VendorFunction"
+class LocalLambdaContext:
+    """The attributes Powertools reads from a Lambda context object."""
+
     function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:VendorFunction"
     memory_limit_in_mb = 256
-    aws_request_id = "local"
-    log_group_name = "/aws/lambda/VendorFunction"
     log_stream_name = "local"
+
+    def __init__(self, function_name: str = "VendorFunction") -> None:
+        self.function_name = function_name
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
@@ -109,7 +113,7 @@ def _make_request_handler(handler: Handler, auth_mode: str) -> type[BaseHTTPRequ
                     self._reply(401, {"content-type": "application/json"}, b'{"message":"Unauthorized"}')
                     return
             event = build_event(self.command, path, query, headers, body, self.client_address[0], claims)
-            result = handler(event, _LambdaContext())
+            result = handler(event, LocalLambdaContext())
             payload = result.get("body") or ""
             raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
             self._reply(int(result.get("statusCode", 200)), result.get("headers") or {}, raw)
