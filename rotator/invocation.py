@@ -11,9 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from mypy_boto3_secretsmanager import SecretsManagerClient
+from typing import TYPE_CHECKING, Any
 
 from rotator.engine import Clock, Log, Outcome, Rotation, RotationResult
 from rotator.events import DirectRequest, NativeStepRequest, RotatorRequest, ScheduledRequest
@@ -22,6 +20,10 @@ from rotator.secret_store import SecretStore
 from rotator.settings import RotatorSettings
 from shared.errors import ConfigError, KeyGuardError
 from shared.momento_access import MomentoAccess
+
+if TYPE_CHECKING:
+    # typing stubs only (boto3-stubs is a dev dependency, absent in Lambda)
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
 @dataclass(frozen=True)

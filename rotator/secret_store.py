@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
-from mypy_boto3_secretsmanager import SecretsManagerClient
 
 from shared.errors import ConfigError, RotationStateError, SecretNotFoundError, SecretStoreError
+
+if TYPE_CHECKING:
+    # typing stubs only (boto3-stubs is a dev dependency, absent in Lambda)
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 T = TypeVar("T")
 
