@@ -1,0 +1,99 @@
+"""A vendor wired to real local parts: moto's Secrets Manager server and the local Momento server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+from shared.momento_access import SdkMomentoAccess
+from vendor.app import build_app
+from vendor.settings import VendorSettings
+from vendor.vending import Vendor
+from vendor.wiring import build_vendor, secrets_manager_client
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from local.stack import LocalStack
+
+EVENTS = Path(__file__).parents[2] / "events" / "vendor"
+POLICY = (EVENTS / "policy.json").read_text()
+SECRET_ID = "momento/master-key"
+CACHES = ("tenant-acme", "tenant-globex", "public", "orders", "keyguard-tokens")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return loaded
+
+
+def auth_mode_of(event_name: str) -> str:
+    """`get-token-jwt-forbidden.json` -> `jwt`: the third part of every event name is its auth mode."""
+    return event_name.removesuffix(".json").split("-")[2]
+
+
+@dataclass
+class Built:
+    app: APIGatewayHttpResolver
+    vendor: Vendor
+    access: SdkMomentoAccess
+    settings: VendorSettings
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] = self.app.resolve(event, cast("LambdaContext", None))
+        return response
+
+
+@dataclass
+class VendorStack:
+    stack: LocalStack
+    sm: Any
+    built: list[Built] = field(default_factory=list)
+
+    @property
+    def momento(self) -> Any:
+        return self.stack.momento
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        return {
+            **self.stack.env(),
+            "SECRET_ID": SECRET_ID,
+            "AUTH_MODE": "jwt",
+            "VENDING_POLICY": POLICY,
+            **overrides,
+        }
+
+    def build(self, **overrides: str) -> Built:
+        settings = VendorSettings.from_environ(self.env(**overrides))
+        access = SdkMomentoAccess(settings.common)
+        vendor = build_vendor(settings, access=access, secrets_manager=secrets_manager_client(settings))
+        built = Built(build_app(settings, vendor), vendor, access, settings)
+        self.built.append(built)
+        return built
+
+    def store_key(self, api_key_json: dict[str, Any]) -> str:
+        """Write a new AWSCURRENT (what a finished rotation leaves behind); returns its VersionId."""
+        version: str = self.sm.put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(api_key_json))[
+            "VersionId"
+        ]
+        return version
+
+
+@pytest.fixture
+def vendor_stack(local_stack: LocalStack) -> Iterator[VendorStack]:
+    local_stack.momento.set_quota(None)
+    for cache in CACHES:
+        local_stack.momento.create_cache(cache)
+    sm = local_stack.secretsmanager_client()
+    master = local_stack.momento.mint_master_key()
+    sm.create_secret(Name=SECRET_ID, SecretString=json.dumps(master.console_json()))
+    vs = VendorStack(local_stack, sm)
+    yield vs
+    for built in vs.built:
+        built.access.close()

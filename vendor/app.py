@@ -1,0 +1,166 @@
+"""Lambda entry point: HTTP API (payload v2) in, JSON out; all logic lives in `vendor.vending`.
+
+Errors are mapped here and nowhere else: `VendingError` subclasses carry their own status,
+Momento's quota becomes 429 and any retryable outage 503, both with Retry-After; everything
+else is a 500 that says nothing about internals. Tracebacks go to the log, never to the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+import threading
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from shared.errors import (
+    BadRequestError,
+    ConfigError,
+    KeyGuardError,
+    MethodNotAllowedError,
+    MomentoLimitExceededError,
+    VendingError,
+)
+from vendor.identity import Identity, identify
+from vendor.settings import VendorSettings
+from vendor.vending import Vendor, VendRequest, parse_request_body
+
+logger = Logger(service="keyguard-vendor")
+copy_config_to_registered_loggers(source_logger=logger, include={"vendor", "shared"})
+
+TOKEN_PATH = "/token"
+ALLOWED_METHODS = "GET, POST"
+_NO_STORE = {"Cache-Control": "no-store"}
+_RESOLVE_LOCK = threading.Lock()
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")),
+        headers={**_NO_STORE, **(headers or {})},
+    )
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
+    return _json(status, {"error": code, "message": message}, headers)
+
+
+def _cors(settings: VendorSettings) -> CORSConfig | None:
+    origins = settings.cors_allow_origins
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=list(origins[1:]),
+        allow_headers=list(settings.cors_allow_headers),
+        max_age=settings.cors_max_age_seconds,
+    )
+
+
+def _request_body(app: APIGatewayHttpResolver) -> bytes | None:
+    event = app.current_event
+    body = event.body
+    if body is None:
+        return None
+    if event.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequestError("request body is not valid base64") from None
+    return body.encode()
+
+
+def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolver:
+    """The resolver with its routes and error mapping, bound to one settings object and vendor."""
+    app = APIGatewayHttpResolver(cors=_cors(settings))
+
+    def caller() -> Identity:
+        return identify(app.current_event.raw_event, settings.auth_mode, settings.groups_claim)
+
+    @app.get(TOKEN_PATH)
+    def get_token() -> Response[str]:
+        return _json(200, vendor.vend(caller(), VendRequest()))
+
+    @app.post(TOKEN_PATH)
+    def post_token() -> Response[str]:
+        identity = caller()
+        request = parse_request_body(_request_body(app), settings.max_body_bytes)
+        return _json(200, vendor.vend(identity, request))
+
+    # cors=False keeps these methods out of the preflight's Access-Control-Allow-Methods.
+    @app.route(TOKEN_PATH, method=["PUT", "PATCH", "DELETE", "HEAD"], cors=False)
+    def other_method() -> Response[str]:
+        raise MethodNotAllowedError(f"{app.current_event.http_method} is not allowed; use GET or POST")
+
+    @app.not_found
+    def not_found(_exc: NotFoundError) -> Response[str]:
+        return _error(404, "not_found", f"no route; the token endpoint is {TOKEN_PATH}")
+
+    def vending_error(exc: VendingError) -> Response[str]:
+        headers = {"Allow": ALLOWED_METHODS} if isinstance(exc, MethodNotAllowedError) else None
+        if exc.status >= 500:
+            logger.error("vending failed", extra={"error": exc.code})
+        return _error(exc.status, exc.code, str(exc), headers)
+
+    def throttled(exc: MomentoLimitExceededError) -> Response[str]:
+        logger.warning("Momento auth quota exceeded", extra={"error": exc.code})
+        retry = str(settings.throttled_retry_after_seconds)
+        return _error(429, exc.code, "too many token requests right now; retry later", {"Retry-After": retry})
+
+    def product_error(exc: KeyGuardError) -> Response[str]:
+        if exc.retryable:
+            logger.warning("dependency unavailable", extra={"error": exc.code})
+            retry = str(settings.unavailable_retry_after_seconds)
+            return _error(503, exc.code, "a dependency is unavailable; retry later", {"Retry-After": retry})
+        logger.error("vending failed", extra={"error": exc.code, "detail": str(exc)})
+        return _error(500, "internal_error", "the token vending machine failed; see its logs")
+
+    def unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unexpected failure", extra={"error": type(exc).__name__})
+        return _error(500, "internal_error", "the token vending machine failed; see its logs")
+
+    # Registered by call, not as decorators: Powertools' decorator is untyped (mypy --strict).
+    app.exception_handler(VendingError)(vending_error)
+    app.exception_handler(MomentoLimitExceededError)(throttled)
+    app.exception_handler(KeyGuardError)(product_error)
+    app.exception_handler(Exception)(unexpected)
+    return app
+
+
+@functools.cache
+def _application() -> APIGatewayHttpResolver:
+    """Built once per execution environment, on the first request (not at import)."""
+    from vendor.wiring import build_vendor
+
+    settings = VendorSettings.from_environ()
+    if settings.auth_mode == "none":
+        logger.warning("AUTH_MODE=none: callers are identified by source IP; development only")
+    return build_app(settings, build_vendor(settings))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        app = _application()
+    except ConfigError as exc:
+        logger.error("invalid configuration", extra={"problems": exc.problems})
+        return {
+            "statusCode": 500,
+            "headers": {"Content-Type": "application/json", **_NO_STORE},
+            "body": json.dumps({"error": exc.code, "message": "the token vending machine is misconfigured"}),
+        }
+    # Powertools keeps the current event on the resolver, so one resolve at a time. Lambda never
+    # overlaps invocations in one environment; local threaded HTTP fronts do.
+    with _RESOLVE_LOCK:
+        return app.resolve(event, context)
+
+
+logging.getLogger("botocore").setLevel(logging.WARNING)

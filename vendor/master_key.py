@@ -1,0 +1,155 @@
+"""The master key, cached per container and kept in step with rotations.
+
+Why not Powertools `parameters.get_secret(max_age=...)`: it has no notion of versions, so it
+either re-downloads the value on every expiry or serves a rotated-away key until `max_age`
+passes; and when Secrets Manager fails it raises (`GetParameterError`) instead of serving the
+value it already has. The vendor needs the opposite on both counts:
+
+* version awareness: one cheap `DescribeSecret` per interval (default 30 s) compares the
+  AWSCURRENT VersionId with the cached one and downloads the value only when it changed;
+* a forced re-read when Momento says the key is no longer accepted (a rotation finished between
+  two checks), used by the caller for exactly one retry;
+* stale-while-error: if Secrets Manager is down (or a new AWSCURRENT cannot be read as a key),
+  the cached key keeps serving while it is still valid (its `valid_until`, when the secret
+  records one), so an AWS outage or a bad write does not become a vending outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import SecretFormatError, SecretNotFoundError, SecretStoreError
+from shared.momento_types import MasterKey
+from shared.secret_format import parse_secret
+
+logger = logging.getLogger(__name__)
+
+#: Turns a secret's id and SecretString into the master key and its expiry (epoch s, None = never).
+SecretParser = Callable[[str, str], tuple[MasterKey, int | None]]
+
+
+def parse_with_secret_format(secret_id: str, secret_string: str) -> tuple[MasterKey, int | None]:
+    """The product's secret format (`shared.secret_format`): every shape users already store."""
+    secret = parse_secret(secret_id, secret_string)
+    return secret.master_key(), secret.valid_until
+
+
+@dataclass(frozen=True)
+class _Cached:
+    key: MasterKey
+    version_id: str
+    valid_until: int | None
+
+
+def _store_error(secret_id: str, exc: Exception) -> Exception:
+    """Map botocore failures to our types; the message names the secret and AWS's code only."""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        if code == "ResourceNotFoundException":
+            return SecretNotFoundError(f"secret {secret_id!r} (AWSCURRENT) not found")
+        return SecretStoreError(f"Secrets Manager refused {secret_id!r}: {code}")
+    return SecretStoreError(f"Secrets Manager unreachable for {secret_id!r}: {type(exc).__name__}")
+
+
+class MasterKeySource:
+    """Hands out the current master key; safe to share between threads of one container."""
+
+    def __init__(
+        self,
+        client: Any,
+        secret_id: str,
+        check_interval_seconds: float,
+        *,
+        parser: SecretParser = parse_with_secret_format,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._secret_id = secret_id
+        self._interval = check_interval_seconds
+        self._parser = parser
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: _Cached | None = None
+        self._checked_at = float("-inf")
+
+    @property
+    def version_id(self) -> str | None:
+        """The VersionId of the key being served (for logs and tests; never the key)."""
+        cached = self._cached
+        return cached.version_id if cached else None
+
+    def get(self) -> MasterKey:
+        """The cached key, after at most one version check per interval."""
+        with self._lock:
+            now = self._clock()
+            cached = self._cached
+            if cached is not None and now - self._checked_at < self._interval:
+                return cached.key
+            self._checked_at = now
+            try:
+                if cached is None:
+                    return self._load().key
+                current = self._current_version_id()
+                if current == cached.version_id:
+                    return cached.key
+                return self._load().key
+            except (SecretStoreError, SecretFormatError) as exc:
+                return self._stale_or_raise(exc, now)
+
+    def force_refresh(self) -> MasterKey:
+        """Re-read AWSCURRENT now (Momento refused the cached key); stale key only if AWS is down."""
+        with self._lock:
+            now = self._clock()
+            self._checked_at = now
+            try:
+                return self._load().key
+            except (SecretStoreError, SecretFormatError) as exc:
+                return self._stale_or_raise(exc, now)
+
+    def _stale_or_raise(self, exc: SecretStoreError | SecretFormatError, now: float) -> MasterKey:
+        """Keep the cached key while it is valid; an unreadable new version is an error log, not an outage."""
+        cached = self._cached
+        if cached is None or (cached.valid_until is not None and cached.valid_until <= now):
+            raise exc
+        log = logger.error if isinstance(exc, SecretFormatError) else logger.warning
+        log(
+            "cannot load the current master key; serving the cached one (stale while error)",
+            extra={"secret_id": self._secret_id, "version_id": cached.version_id, "error": exc.code},
+        )
+        return cached.key
+
+    def _current_version_id(self) -> str | None:
+        try:
+            described = self._client.describe_secret(SecretId=self._secret_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise _store_error(self._secret_id, exc) from None
+        for version_id, stages in (described.get("VersionIdsToStages") or {}).items():
+            if "AWSCURRENT" in stages:
+                return str(version_id)
+        return None
+
+    def _load(self) -> _Cached:
+        try:
+            value = self._client.get_secret_value(SecretId=self._secret_id, VersionStage="AWSCURRENT")
+        except (ClientError, BotoCoreError) as exc:
+            raise _store_error(self._secret_id, exc) from None
+        secret_string = value.get("SecretString")
+        if not isinstance(secret_string, str):
+            raise SecretNotFoundError(f"secret {self._secret_id!r} has no SecretString")
+        key, valid_until = self._parser(self._secret_id, secret_string)
+        cached = _Cached(key=key, version_id=str(value["VersionId"]), valid_until=valid_until)
+        previous = self._cached
+        self._cached = cached
+        if previous is None or previous.version_id != cached.version_id:
+            logger.info(
+                "loaded master key version",
+                extra={"secret_id": self._secret_id, "version_id": cached.version_id},
+            )
+        return cached

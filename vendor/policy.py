@@ -1,0 +1,308 @@
+"""The vending policy: which permissions a verified caller may hold, and for how long.
+
+Default deny: a caller no rule matches gets nothing. Rules hold permission *templates* whose
+placeholders (`{sub}`, `{principal}`, `{claims.NAME}`) are filled from the verified identity.
+Because identities come from outside (a user may pick their own `tenant` attribute, an IdP may
+allow odd usernames), every filled-in value is checked before it can name a resource:
+
+* it must match `SAFE_VALUE` (letters, digits and `. _ @ : / + = -`, starting with a letter or
+  digit, at most 128 characters): no `*` (all caches / all topics), no empty value, no spaces;
+* in a `keyPrefix`, every placeholder must be followed by a literal delimiter (checked when the
+  policy loads) and the value must not contain that delimiter, unless it is a canonical UUID
+  (Cognito's `sub`). Otherwise caller `4` holding prefix `user-4-` would also read the keys of
+  caller `4-2` (`user-4-2-...`): the "prefix trick". All UUIDs have one length and shape, so no
+  UUID followed by `-` starts another UUID.
+
+A value that fails these checks removes that one permission from the caller's allowance; it
+never fails open. Requests are then checked with `covers`: a requested permission is granted only
+when one allowed permission is the same or wider in every dimension (cache, topic, key / prefix,
+role).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import ConfigError, ForbiddenError, UnknownScopeError
+from shared.permissions import (
+    ALL,
+    MAX_PERMISSIONS,
+    CachePermission,
+    CacheRole,
+    Permission,
+    TopicPermission,
+    TopicRole,
+    canonical,
+    permission_from_json,
+)
+from vendor.identity import Identity
+
+SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:/+=-]{0,127}")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_PLACEHOLDER_NAME = re.compile(r"sub|principal|claims\.[A-Za-z0-9_:.-]{1,128}")
+_TEMPLATE_FIELDS = ("cache", "topic", "key", "keyPrefix")
+_RULE_FIELDS = {"name", "when", "allow", "maxTtlSeconds"}
+_WHEN_FIELDS = {"groups", "claims"}
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One permission a caller may hold, and the longest lifetime its rule allows."""
+
+    permission: Permission
+    max_ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a caller receives: canonical permissions and a lifetime within every cap."""
+
+    permissions: tuple[Permission, ...]
+    ttl_seconds: int
+
+
+def covers(allowed: Permission, requested: Permission) -> bool:
+    """True when `allowed` is the same as or wider than `requested` in every dimension."""
+    if allowed.cache != ALL and allowed.cache != requested.cache:
+        return False
+    if isinstance(allowed, TopicPermission) and isinstance(requested, TopicPermission):
+        if allowed.topic != ALL and allowed.topic != requested.topic:
+            return False
+        return allowed.role in (TopicRole.PUBLISH_SUBSCRIBE, requested.role)
+    if isinstance(allowed, CachePermission) and isinstance(requested, CachePermission):
+        if allowed.role not in (CacheRole.READ_WRITE, requested.role):
+            return False
+        if allowed.key is None and allowed.key_prefix is None:
+            return True
+        if allowed.key is not None:
+            return requested.key == allowed.key
+        prefix = allowed.key_prefix or ""
+        narrower = requested.key if requested.key is not None else requested.key_prefix
+        return narrower is not None and narrower.startswith(prefix)
+    return False
+
+
+def _item_level(permission: Permission) -> bool:
+    return isinstance(permission, CachePermission) and (
+        permission.key is not None or permission.key_prefix is not None
+    )
+
+
+def default_scope(allowances: tuple[Allowance, ...]) -> tuple[Allowance, ...]:
+    """What GET grants: the whole allowance, unless one Momento token cannot hold it.
+
+    The SDK cannot put key / key-prefix grants and topic grants into one disposable token
+    (see `shared/momento_scopes.py`). When an allowance mixes them, GET grants the cache part
+    (whole caches, keys, prefixes) and the caller asks for its topics with a POST.
+    """
+    if _mixes_items_and_topics([a.permission for a in allowances]):
+        return tuple(a for a in allowances if isinstance(a.permission, CachePermission))
+    return allowances
+
+
+def _mixes_items_and_topics(permissions: Sequence[Permission]) -> bool:
+    has_topics = any(isinstance(p, TopicPermission) for p in permissions)
+    return has_topics and any(_item_level(p) for p in permissions)
+
+
+def _safe(value: str | None, delimiter: str | None) -> bool:
+    if value is None or not SAFE_VALUE.fullmatch(value):
+        return False
+    return delimiter is None or delimiter not in value or bool(UUID.fullmatch(value))
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A permission statement with placeholders, validated when the policy loads."""
+
+    fields: dict[str, str]
+
+    @classmethod
+    def parse(cls, item: Any, where: str) -> _Template:
+        if not isinstance(item, dict):
+            raise ConfigError([f"{where}: each allowed permission must be a JSON object"])
+        fields = {str(k): v for k, v in item.items()}
+        for name, value in fields.items():
+            if not isinstance(value, str):
+                raise ConfigError([f"{where}: field {name!r} must be a string"])
+            if name not in _TEMPLATE_FIELDS and _PLACEHOLDER.search(value):
+                allowed = ", ".join(_TEMPLATE_FIELDS)
+                raise ConfigError([f"{where}: placeholders are only allowed in {allowed}"])
+            stripped = _PLACEHOLDER.sub("", value)
+            if "{" in stripped or "}" in stripped:
+                raise ConfigError([f"{where}: unbalanced brace in {name!r}"])
+            for match in _PLACEHOLDER.finditer(value):
+                if not _PLACEHOLDER_NAME.fullmatch(match.group(1)):
+                    unknown = match.group(1)
+                    raise ConfigError(
+                        [f"{where}: unknown placeholder {{{unknown}}}; use sub, principal, claims.X"]
+                    )
+                if name == "keyPrefix":
+                    rest = value[match.end() :]
+                    if not rest or rest.startswith("{"):
+                        raise ConfigError(
+                            [f"{where}: a keyPrefix placeholder must be followed by a literal delimiter"]
+                        )
+        template = cls(fields)
+        # Validate the shape once with a harmless sample value, so a typo fails at cold start.
+        try:
+            permission_from_json(template.render(Identity(principal="0"), sample_everything=True))
+        except UnknownScopeError as exc:
+            raise ConfigError([f"{where}: {exc}"]) from None
+        return template
+
+    def render(self, identity: Identity, *, sample_everything: bool = False) -> dict[str, str] | None:
+        """The statement for this caller, or None when a placeholder value is missing or unsafe."""
+        out: dict[str, str] = {}
+        for name, value in self.fields.items():
+            parts: list[str] = []
+            pos = 0
+            for match in _PLACEHOLDER.finditer(value):
+                parts.append(value[pos : match.start()])
+                rest = value[match.end() :]
+                delimiter = rest[0] if name == "keyPrefix" and rest else None
+                filled = "0" if sample_everything else _lookup(identity, match.group(1))
+                if not sample_everything and not _safe(filled, delimiter):
+                    return None
+                parts.append(filled or "")
+                pos = match.end()
+            parts.append(value[pos:])
+            out[name] = "".join(parts)
+        return out
+
+
+def _lookup(identity: Identity, name: str) -> str | None:
+    if name == "principal":
+        return identity.principal
+    if name == "sub":
+        return identity.claims.get("sub", identity.principal)
+    return identity.claims.get(name.removeprefix("claims."))
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    groups: frozenset[str] | None
+    claims: dict[str, frozenset[str]]
+    allow: tuple[_Template, ...]
+    max_ttl_seconds: int
+
+    def matches(self, identity: Identity) -> bool:
+        if self.groups is not None and not self.groups.intersection(identity.groups):
+            return False
+        return all(identity.claims.get(claim) in values for claim, values in self.claims.items())
+
+
+def _string_set(value: Any, where: str) -> frozenset[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError([f"{where}: expected a non-empty string or list of strings"])
+    return frozenset(value)
+
+
+def _parse_rule(raw: Any, index: int, ceiling: int) -> _Rule:
+    where = f"VENDING_POLICY rules[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{where}: must be a JSON object"])
+    extra = sorted(set(raw) - _RULE_FIELDS)
+    if extra:
+        raise ConfigError([f"{where}: unknown field(s) {', '.join(extra)}"])
+    name = raw.get("name", f"rule-{index}")
+    when = raw.get("when", {})
+    if not isinstance(name, str) or not isinstance(when, dict):
+        raise ConfigError([f"{where}: name must be a string and when an object"])
+    extra = sorted(set(when) - _WHEN_FIELDS)
+    if extra:
+        raise ConfigError([f"{where}.when: unknown field(s) {', '.join(extra)}"])
+    groups = _string_set(when["groups"], f"{where}.when.groups") if "groups" in when else None
+    raw_claims = when.get("claims", {})
+    if not isinstance(raw_claims, dict):
+        raise ConfigError([f"{where}.when.claims: must be an object of claim -> value(s)"])
+    claims = {str(k): _string_set(v, f"{where}.when.claims.{k}") for k, v in raw_claims.items()}
+    allow = raw.get("allow")
+    if not isinstance(allow, list) or not allow:
+        raise ConfigError([f"{where}: allow must be a non-empty list of permissions"])
+    templates = tuple(_Template.parse(item, f"{where}.allow[{i}]") for i, item in enumerate(allow))
+    ttl = raw.get("maxTtlSeconds", ceiling)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+        raise ConfigError([f"{where}: maxTtlSeconds must be a positive integer"])
+    return _Rule(name, groups, claims, templates, min(ttl, ceiling))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A parsed policy document; see `vendor/README.md` for its JSON form."""
+
+    rules: tuple[_Rule, ...]
+
+    @classmethod
+    def from_json(cls, document: Any, ceiling_ttl_seconds: int) -> Policy:
+        """Parse and validate a policy; every mistake is a `ConfigError` at cold start."""
+        if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
+            raise ConfigError(['VENDING_POLICY: expected {"rules": [...]}'])
+        extra = sorted(set(document) - {"rules", "version"})
+        if extra:
+            raise ConfigError([f"VENDING_POLICY: unknown field(s) {', '.join(extra)}"])
+        rules = tuple(_parse_rule(raw, i, ceiling_ttl_seconds) for i, raw in enumerate(document["rules"]))
+        return cls(rules)
+
+    def allowances(self, identity: Identity) -> tuple[Allowance, ...]:
+        """Everything this caller may hold: the union of its matching rules, placeholders filled."""
+        best: dict[Permission, int] = {}
+        for rule in self.rules:
+            if not rule.matches(identity):
+                continue
+            for template in rule.allow:
+                rendered = template.render(identity)
+                if rendered is None:
+                    continue
+                try:
+                    permission = permission_from_json(rendered)
+                except UnknownScopeError:
+                    continue
+                best[permission] = max(best.get(permission, 0), rule.max_ttl_seconds)
+        return tuple(Allowance(p, best[p]) for p in canonical(list(best)))
+
+    def grant(
+        self,
+        identity: Identity,
+        requested: tuple[Permission, ...] | None,
+        requested_ttl_seconds: int | None,
+    ) -> Grant:
+        """The permissions and lifetime this caller gets; `ForbiddenError` naming the refused part.
+
+        `requested=None` (GET) means the caller's default scope (`default_scope`). The lifetime is
+        the smallest cap among the rules that allow each granted permission, never above the ask.
+        """
+        allowances = self.allowances(identity)
+        if not allowances:
+            raise ForbiddenError("no vending policy rule allows this caller anything")
+        if requested is None:
+            allowances = default_scope(allowances)
+            if len(allowances) > MAX_PERMISSIONS:
+                raise ForbiddenError(
+                    f"the policy allows more than {MAX_PERMISSIONS} permissions; POST a subset of them"
+                )
+            chosen = [(a.permission, a.max_ttl_seconds) for a in allowances]
+        else:
+            if _mixes_items_and_topics(requested):
+                raise UnknownScopeError(
+                    "one token cannot combine topic permissions with key or key-prefix permissions "
+                    "(Momento's SDK has no scope for that); ask for two tokens"
+                )
+            chosen = []
+            for permission in requested:
+                caps = [a.max_ttl_seconds for a in allowances if covers(a.permission, permission)]
+                if not caps:
+                    refused = json.dumps(permission.to_json(), sort_keys=True, separators=(",", ":"))
+                    raise ForbiddenError(f"not allowed: {refused}")
+                chosen.append((permission, max(caps)))
+        cap = min(ttl for _, ttl in chosen)
+        ttl = cap if requested_ttl_seconds is None else min(cap, requested_ttl_seconds)
+        return Grant(canonical([p for p, _ in chosen]), ttl)

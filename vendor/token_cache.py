@@ -1,0 +1,190 @@
+"""Reuse of vended tokens, because minting is the scarce resource.
+
+Momento allows a few auth operations per second per account (5 by default), so a burst of
+page loads must not become a burst of mints. A token is reused for the same (caller,
+permissions, lifetime) until `reuse_fraction` of its lifetime has passed (seed 001 keeps 1-hour
+tokens 55 minutes), first from this container's memory, then optionally from a Momento cache
+shared by all containers (seed 001's design). Concurrent requests for one key share a single
+mint (single flight). When Momento still answers "limit exceeded", a token that is past its
+reuse share but not yet expired is better than an error, so it is served; only when there is
+none does the caller see the error (HTTP 429).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.errors import KeyGuardError, MomentoLimitExceededError
+from shared.momento_types import VendedToken
+
+logger = logging.getLogger(__name__)
+
+#: A token with less than this left is never handed out, even under throttling.
+MIN_REMAINING_SECONDS = 10
+
+
+class SharedTokenStore(Protocol):
+    """A cache shared by containers (a Momento cache in production); values are opaque strings."""
+
+    def get(self, item_key: str) -> str | None: ...
+
+    def set(self, item_key: str, value: str, ttl_seconds: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    token: VendedToken
+    minted_at: float
+    reuse_until: float
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "authToken": self.token.auth_token,
+                "expiresAt": self.token.expires_at,
+                "endpoint": self.token.endpoint,
+                "tokenId": self.token.token_id,
+                "mintedAt": self.minted_at,
+                "reuseUntil": self.reuse_until,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CachedToken | None:
+        try:
+            raw = json.loads(text)
+            token = VendedToken(
+                auth_token=str(raw["authToken"]),
+                expires_at=int(raw["expiresAt"]),
+                endpoint=str(raw["endpoint"]),
+                token_id=None if raw.get("tokenId") is None else str(raw["tokenId"]),
+            )
+            return cls(token, float(raw["mintedAt"]), float(raw["reuseUntil"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class _Flight:
+    """One mint in progress; followers wait on it and share its outcome."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: CachedToken | None = None
+        self.error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    token: VendedToken
+    #: "memory", "shared", "minted", "joined" (another request's mint) or "stale" (served under throttling).
+    source: str
+
+
+class TokenCache:
+    """Per-container token reuse with single flight and an optional shared second level."""
+
+    def __init__(
+        self,
+        reuse_fraction: float,
+        shared: SharedTokenStore | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._fraction = reuse_fraction
+        self._shared = shared
+        self._clock = clock
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[str, CachedToken] = {}
+        self._flights: dict[str, _Flight] = {}
+        self.mints = 0
+
+    def get_or_mint(self, cache_key: str, mint: Callable[[], VendedToken]) -> Outcome:
+        with self._lock:
+            entry = self._entries.get(cache_key)
+            if entry is not None and self._clock() < entry.reuse_until:
+                return Outcome(entry.token, "memory")
+            flight = self._flights.get(cache_key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[cache_key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            assert flight.result is not None
+            return Outcome(flight.result.token, "joined")
+        try:
+            outcome, cached = self._lead(cache_key, mint, entry)
+            flight.result = cached
+            return outcome
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                self._flights.pop(cache_key, None)
+            flight.done.set()
+
+    def _lead(
+        self, cache_key: str, mint: Callable[[], VendedToken], stale: CachedToken | None
+    ) -> tuple[Outcome, CachedToken]:
+        shared = self._shared_get(cache_key)
+        if shared is not None:
+            self._remember(cache_key, shared)
+            return Outcome(shared.token, "shared"), shared
+        minted_at = self._clock()
+        try:
+            token = mint()
+        except MomentoLimitExceededError:
+            if stale is not None and stale.token.expires_at - self._clock() >= MIN_REMAINING_SECONDS:
+                logger.warning("Momento auth quota exceeded; serving a still-valid cached token")
+                return Outcome(stale.token, "stale"), stale
+            raise
+        self.mints += 1
+        lifetime = max(0.0, token.expires_at - minted_at)
+        cached = CachedToken(token, minted_at, minted_at + self._fraction * lifetime)
+        self._remember(cache_key, cached)
+        self._shared_set(cache_key, cached)
+        return Outcome(token, "minted"), cached
+
+    def _remember(self, cache_key: str, cached: CachedToken) -> None:
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                now = self._clock()
+                for key in [k for k, v in self._entries.items() if v.reuse_until <= now]:
+                    del self._entries[key]
+                if len(self._entries) >= self._max_entries:
+                    self._entries.pop(next(iter(self._entries)))
+            self._entries[cache_key] = cached
+
+    def _shared_get(self, cache_key: str) -> CachedToken | None:
+        if self._shared is None:
+            return None
+        try:
+            text = self._shared.get(cache_key)
+        except KeyGuardError as exc:
+            logger.warning("shared token cache unavailable; minting instead", extra={"error": exc.code})
+            return None
+        cached = CachedToken.from_json(text) if text is not None else None
+        if cached is None or self._clock() >= cached.reuse_until:
+            return None
+        return cached
+
+    def _shared_set(self, cache_key: str, cached: CachedToken) -> None:
+        if self._shared is None:
+            return
+        ttl = int(cached.reuse_until - self._clock())
+        if ttl < 1:
+            return
+        try:
+            self._shared.set(cache_key, cached.to_json(), ttl)
+        except KeyGuardError as exc:
+            logger.warning("shared token cache unavailable; kept in memory only", extra={"error": exc.code})
