@@ -1,0 +1,324 @@
+"""template.yaml keeps its promises: least privilege on the one secret, every variable declared.
+
+The template is read with cfn-lint's YAML loader (it understands `!Ref`, `!If`, ...), so the
+checks see exactly what CloudFormation would. Variable names come from the settings modules
+themselves (`RotatorSettings.read` / `VendorSettings.from_environ` are run against a mapping
+that records every name they ask for), so a variable added to a settings module and forgotten
+in the template fails here: `sam local --env-vars` only sets variables the template declares.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Variables read by Powertools itself rather than by our settings modules.
+POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+SECRET_REF = {"Fn::If": ["CreateSecret", {"Ref": "MasterKeySecret"}, {"Ref": "ExistingSecretArn"}]}
+
+
+def load_template() -> dict[str, Any]:
+    # cfn-lint ships no type information; its loader returns plain dict/list subclasses.
+    cfn_yaml: Any = importlib.import_module("cfnlint.decode.cfn_yaml")
+    template: dict[str, Any] = cfn_yaml.load(str(ROOT / "template.yaml"))
+    return template
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def resources_of(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def statements(policy_list: list[Any]) -> Iterator[dict[str, Any]]:
+    """IAM statements of a SAM `Policies` list or an IAM role's `Policies`, through `Fn::If`."""
+    for policy in policy_list:
+        document = policy.get("PolicyDocument", policy) if isinstance(policy, dict) else None
+        assert document is not None, f"managed policy or SAM policy template {policy!r}: use statements"
+        for statement in document["Statement"]:
+            yield from _unwrap_if(statement)
+
+
+def _unwrap_if(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict) and "Fn::If" in node:
+        for branch in node["Fn::If"][1:]:
+            yield from _unwrap_if(branch)
+    elif isinstance(node, dict) and node != {"Ref": "AWS::NoValue"}:
+        yield node
+
+
+def all_statements(template: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
+        for statement in statements(fn["Properties"].get("Policies", [])):
+            yield name, statement
+    for name, role in resources_of(template, "AWS::IAM::Role").items():
+        for statement in statements(role["Properties"].get("Policies", [])):
+            yield name, statement
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def function_statements(template: Mapping[str, Any], function: str) -> dict[str, dict[str, Any]]:
+    """The function's statements by service prefix of their actions."""
+    fn = template["Resources"][function]
+    by_service: dict[str, dict[str, Any]] = {}
+    for statement in statements(fn["Properties"]["Policies"]):
+        services = {action.split(":")[0] for action in as_list(statement["Action"])}
+        assert len(services) == 1, f"{function}: one service per statement, got {services}"
+        (service,) = services
+        assert service not in by_service, f"{function}: two {service} statements"
+        by_service[service] = statement
+    return by_service
+
+
+# --- least privilege --------------------------------------------------------------------------
+
+
+def test_no_secretsmanager_action_on_a_wildcard_resource(template: dict[str, Any]) -> None:
+    # GIVEN every IAM statement in the template
+    checked = 0
+    for owner, statement in all_statements(template):
+        actions = as_list(statement["Action"])
+        if not any(str(a).lower().startswith("secretsmanager:") or a == "*" for a in actions):
+            continue
+        checked += 1
+        # THEN none names "*" (or a wildcard pattern) as its resource
+        for resource in as_list(statement["Resource"]):
+            assert not (isinstance(resource, str) and "*" in resource), f"{owner}: {statement}"
+        assert "*" not in actions, f"{owner}: Action '*'"
+    assert checked >= 2
+
+
+def test_rotator_may_read_write_and_move_stages_of_the_one_secret_only(template: dict[str, Any]) -> None:
+    by_service = function_statements(template, "RotatorFunction")
+    assert set(by_service) == {"secretsmanager", "kms"}
+    secrets = by_service["secretsmanager"]
+    assert set(secrets["Action"]) == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:ListSecretVersionIds",
+    }
+    assert secrets["Resource"] == SECRET_REF
+    kms = by_service["kms"]
+    assert set(as_list(kms["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert kms["Resource"] == {"Ref": "KmsKeyArn"}
+
+
+def test_vendor_may_only_read_and_describe_the_one_secret(template: dict[str, Any]) -> None:
+    by_service = function_statements(template, "VendorFunction")
+    assert set(by_service) == {"secretsmanager", "kms"}
+    assert set(by_service["secretsmanager"]["Action"]) == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
+    assert by_service["secretsmanager"]["Resource"] == SECRET_REF
+    assert as_list(by_service["kms"]["Action"]) == ["kms:Decrypt"]
+
+
+def test_kms_statements_exist_only_with_a_key_and_only_through_secrets_manager(
+    template: dict[str, Any],
+) -> None:
+    for function in ("RotatorFunction", "VendorFunction"):
+        policy = template["Resources"][function]["Properties"]["Policies"][0]
+        kms_entries = [s for s in policy["Statement"] if "Fn::If" in s]
+        assert len(kms_entries) == 1
+        condition, when_true, when_false = kms_entries[0]["Fn::If"]
+        assert (condition, when_false) == ("HasKmsKey", {"Ref": "AWS::NoValue"})
+        assert "kms:ViaService" in when_true["Condition"]["StringEquals"]
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def test_get_and_post_token_routes_reach_the_vendor(template: dict[str, Any]) -> None:
+    events = template["Resources"]["VendorFunction"]["Properties"]["Events"]
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
+    assert routes == {("GET", "/token"), ("POST", "/token")}
+    for event in events.values():
+        assert event["Type"] == "HttpApi"
+        assert event["Properties"]["ApiId"] == {"Ref": "TokenApi"}
+        assert "Auth" not in event["Properties"], "auth comes from the OpenAPI body (AuthMode)"
+    paths = template["Resources"]["TokenApi"]["Properties"]["DefinitionBody"]["paths"]
+    assert set(paths) == {"/token"}
+    assert set(paths["/token"]) == {"get", "post"}
+
+
+def _choose(expression: Any, truth: Mapping[str, bool]) -> Any:
+    """Evaluate nested Fn::If for the given condition values."""
+    while isinstance(expression, dict) and "Fn::If" in expression:
+        condition, when_true, when_false = expression["Fn::If"]
+        expression = when_true if truth[condition] else when_false
+    return expression
+
+
+@pytest.mark.parametrize(
+    ("mode", "scheme"), [("jwt", "jwt"), ("lambda", "lambda"), ("iam", "sigv4"), ("none", None)]
+)
+def test_each_auth_mode_secures_both_routes_with_its_scheme_only(
+    template: dict[str, Any], mode: str, scheme: str | None
+) -> None:
+    truth = {
+        "IsJwt": mode == "jwt",
+        "IsLambda": mode == "lambda",
+        "IsIam": mode == "iam",
+        "MakeUserPool": False,
+    }
+    body = template["Resources"]["TokenApi"]["Properties"]["DefinitionBody"]
+    for operation in body["paths"]["/token"].values():
+        assert _choose(operation["security"], truth) == ([{scheme: []}] if scheme else [])
+    defined = {
+        name
+        for name, definition in body["components"]["securitySchemes"].items()
+        if _choose(definition, truth) != {"Ref": "AWS::NoValue"}
+    }
+    assert defined == ({scheme} if scheme else set())
+
+
+def test_auth_mode_none_needs_an_explicit_opt_in(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["AuthMode"]["Default"] != "none"
+    assert template["Parameters"]["AllowUnauthenticated"]["Default"] == "false"
+    rule = template["Rules"]["NoneNeedsExplicitOptIn"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "none"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AllowUnauthenticated"}, "true"]}
+
+
+# --- the contract with the code -----------------------------------------------------------------
+
+
+class RecordingEnviron(dict[str, str]):
+    """An empty environment that remembers every variable name looked up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.asked.add(key)
+        return super().__contains__(key)
+
+
+def variables_read_by(build: Callable[[Mapping[str, str]], object]) -> set[str]:
+    environ = RecordingEnviron()
+    # Required variables are missing from the empty environment; the names are recorded anyway.
+    with contextlib.suppress(ConfigError):
+        build(environ)
+    assert environ.asked, "the settings module read no variables through the mapping it was given"
+    return environ.asked
+
+
+def declared_variables(template: Mapping[str, Any], function: str) -> set[str]:
+    common = template["Globals"]["Function"]["Environment"]["Variables"]
+    own = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    return set(common) | set(own)
+
+
+def _rotator_settings(environ: Mapping[str, str]) -> object:
+    from rotator.settings import RotatorSettings
+
+    return RotatorSettings.read(environ)
+
+
+def _vendor_settings(environ: Mapping[str, str]) -> object:
+    from vendor.settings import VendorSettings
+
+    return VendorSettings.from_environ(environ)
+
+
+@pytest.mark.parametrize(
+    ("function", "build"),
+    [("RotatorFunction", _rotator_settings), ("VendorFunction", _vendor_settings)],
+)
+def test_template_declares_exactly_the_variables_the_settings_read(
+    template: dict[str, Any], function: str, build: Callable[[Mapping[str, str]], object]
+) -> None:
+    read = variables_read_by(build)
+    declared = declared_variables(template, function)
+    assert read - declared == set(), "read by the settings but not declared in template.yaml"
+    assert declared - read - POWERTOOLS_VARIABLES == set(), "declared in template.yaml but never read"
+
+
+def test_alarms_watch_metrics_the_rotator_emits(template: dict[str, Any]) -> None:
+    emitted = set(re.findall(r'add_metric\(name="(\w+)"', (ROOT / "rotator" / "app.py").read_text()))
+    namespace = {"Ref": "MetricsNamespace"}
+    watched = {
+        a["Properties"]["MetricName"]
+        for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == namespace
+    }
+    assert watched == {"RotationFailed", "KeyHoursLeft"}
+    assert watched <= emitted
+    service = template["Resources"]["RotatorFunction"]["Properties"]["Environment"]["Variables"][
+        "POWERTOOLS_SERVICE_NAME"
+    ]
+    for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values():
+        if alarm["Properties"]["Namespace"] == namespace:
+            assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": service}]
+
+
+@pytest.mark.parametrize("function", ["RotatorFunction", "VendorFunction"])
+def test_handlers_name_importable_functions(template: dict[str, Any], function: str) -> None:
+    properties = template["Resources"][function]["Properties"]
+    module_name, _, attribute = properties["Handler"].rpartition(".")
+    assert properties["CodeUri"] == module_name.split(".")[0] + "/"
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, attribute))
+
+
+def test_the_schedule_sends_the_event_the_rotator_parses(template: dict[str, Any]) -> None:
+    from rotator.events import parse_event
+
+    schedule = template["Resources"]["RotatorFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}}
+    assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert parse_event(json.loads(schedule["Input"])) is not None
+    assert json.loads(schedule["Input"]) == json.loads(
+        (ROOT / "events" / "rotator" / "scheduled.json").read_text()
+    )
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "Ref" in node:
+            yield node["Ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_cors_is_all_or_nothing_and_survives_sams_key_renaming(template: dict[str, Any]) -> None:
+    cors = template["Resources"]["TokenApi"]["Properties"]["CorsConfiguration"]
+    condition, config, otherwise = cors["Fn::If"]
+    assert (condition, otherwise) == ("HasCors", {"Ref": "AWS::NoValue"})
+    assert set(config) >= {"AllowOrigins", "AllowMethods", "AllowHeaders"}
+    # SAM renames AllowOrigins -> allowOrigins (etc.) by replacing text in the JSON of the whole
+    # intrinsic, so a parameter named e.g. "CorsAllowOrigins" would be broken into "CorsallowOrigins".
+    for name in _refs(config):
+        assert not any(key in name for key in config), name
