@@ -322,3 +322,16 @@ def test_cors_is_all_or_nothing_and_survives_sams_key_renaming(template: dict[st
     # intrinsic, so a parameter named e.g. "CorsAllowOrigins" would be broken into "CorsallowOrigins".
     for name in _refs(config):
         assert not any(key in name for key in config), name
+
+
+def test_sam_cli_pin_is_the_same_in_pyproject_and_makefile() -> None:
+    """The Makefile installs the SAM CLI into its own tool env; pyproject documents the pin."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["sam"]
+    makefile = re.search(r"^SAM_VERSION := (\S+)$", (root / "Makefile").read_text(), re.MULTILINE)
+    assert makefile is not None
+    assert extra == [f"aws-sam-cli=={makefile.group(1)}"]
