@@ -14,11 +14,14 @@ dead one stopped. Versions of the secret and their labels:
 - `AWSPREVIOUS`: the key that was current before; it stays valid (v1 keys until they expire,
   v2 keys until a later run revokes them after `V2_REVOKE_GRACE_SECONDS`).
 - `KEYGUARD_REVOKED`: marks the AWSPREVIOUS version whose v2 key has been revoked.
+- `KEYGUARD_PROMOTED`: a small record (no key material) of when the current v2 key became
+  AWSCURRENT; the revoke grace of the key it replaced runs from then.
 
 Steps of `Rotation.run` and what a crash after each leaves:
 
 1. read AWSCURRENT; drop a stale AWSPENDING; resume a newer one (test + promote).
-2. revoke an AWSPREVIOUS v2 key whose grace has passed (failure: retried next run).
+2. revoke an AWSPREVIOUS v2 key whose grace has passed (failure: retried next run). A
+   rotation waits for that revoke, but not past the current key's life (`_cannot_wait`).
 3. skip unless due or forced.
 4. claim. Crash after: the claim blocks others for `CLAIM_LEASE_SECONDS`; after that a run
    takes over with the next generation and refreshes (the token was never spent).
@@ -69,8 +72,13 @@ from shared.secret_format import KeyGeneration, MasterSecret, parse_secret, rend
 
 CLAIM_LABEL = "KEYGUARD_CLAIM"
 REVOKED_LABEL = "KEYGUARD_REVOKED"
+#: On a small record (no key material) saying when a v2 successor became AWSCURRENT.
+PROMOTED_LABEL = "KEYGUARD_PROMOTED"
 #: Takeovers of abandoned claims on one AWSCURRENT version before giving up.
 MAX_CLAIM_GENERATIONS = 20
+#: A key with less than this left is rotated even past an unfinished v2 revoke (a day: more than
+#: any sensible schedule interval, so at least one run falls into it).
+_LAST_RESORT_SECONDS = 24 * 3600
 _NAMESPACE = uuid.UUID("6f1c7e0a-3b7d-5c55-9a57-6b6579677561")
 
 Clock = Callable[[], float]
@@ -101,10 +109,13 @@ class RevokeStatus:
     due_at: float | None = None
     error: KeyGuardError | None = None
 
+    #: The rotation went ahead without the revoke, because the current key would expire first.
+    overridden: bool = False
+
     @property
     def blocks_rotation(self) -> bool:
         """Rotating now would move AWSPREVIOUS off a key that is not revoked yet and orphan it."""
-        return not self.revoked
+        return not (self.revoked or self.overridden)
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,20 @@ def rotation_due(
     return False, f"{remaining / 3600:.1f} h left of {lifetime / 3600:.1f} h, rotating below {threshold:.0%}"
 
 
+def _cannot_wait(secret: MasterSecret, revoke: RevokeStatus, now: float) -> bool:
+    """True when waiting for the previous key's revoke would outlive the current key.
+
+    In the grace, the revoke can only happen at `due_at`: if the current key expires by then,
+    waiting loses it. After a failed revoke nobody knows when it will pass, so the rotation
+    goes ahead once less than `_LAST_RESORT_SECONDS` of the key are left.
+    """
+    if secret.valid_until is None:
+        return False
+    if revoke.error is None and revoke.due_at is not None and now < revoke.due_at:
+        return secret.valid_until <= revoke.due_at + _LAST_RESORT_SECONDS
+    return secret.valid_until - now < _LAST_RESORT_SECONDS
+
+
 @dataclass
 class Rotation:
     """Rotations of one secret; every dependency is handed in."""
@@ -224,6 +249,7 @@ class Rotation:
         due, reason = rotation_due(secret, current.created_at, now, self.settings.rotation_threshold)
         if not (due or force):
             return self._skipped(secret, current, reason, revoke)
+        revoke = self._unless_the_key_expires_first(secret, revoke, now)
         if revoke is not None and revoke.blocks_rotation:
             if revoke.error is not None:
                 return RotationResult(
@@ -246,7 +272,7 @@ class Rotation:
         claim = self._claim(state, current, placeholder)
         new_secret, strategy = self._obtain_and_store(secret, claim, strategies)
         self._check(new_secret)
-        self._promote(claim.pending_version_id, current.version_id)
+        self._promote(claim.pending_version_id, current.version_id, new_secret)
         return RotationResult(
             self.secret_id,
             Outcome.ROTATED,
@@ -256,6 +282,31 @@ class Rotation:
             current_version_id=claim.pending_version_id,
             hours_left=hours_left(new_secret, self.clock()),
             revoke=revoke,
+        )
+
+    def _unless_the_key_expires_first(
+        self, secret: MasterSecret, revoke: RevokeStatus | None, now: float
+    ) -> RevokeStatus | None:
+        """`revoke`, or an overridden copy when waiting for it would let the current key expire.
+
+        The old key is then left alive (merely not revoked) and reported as a revoke failure, so
+        the operator revokes it by hand: an orphaned live key is bad, an expired only key worse.
+        """
+        if revoke is None or not revoke.blocks_rotation or not _cannot_wait(secret, revoke, now):
+            return revoke
+        self.log.warning(
+            "rotating before the previous v2 key is revoked: the current key would expire first",
+            extra=self._fields(revoke_key_id=revoke.key_id, error_code=getattr(revoke.error, "code", None)),
+        )
+        return RevokeStatus(
+            revoke.key_id,
+            due_at=revoke.due_at,
+            error=RotationStateError(
+                f"the previous v2 key {revoke.key_id or '(no keyId)'} of {self.secret_id!r} was not "
+                "revoked before the current key had to be rotated: revoke it in the Momento console "
+                "(it is no longer in the secret's AWSPREVIOUS)"
+            ),
+            overridden=True,
         )
 
     def _skipped(
@@ -286,7 +337,7 @@ class Rotation:
             )
             self.store.move_stage(PENDING, to_version=None, from_version=pending.version_id)
             return None
-        self._promote(pending.version_id, current.version_id)
+        self._promote(pending.version_id, current.version_id, successor)
         return RotationResult(
             self.secret_id,
             Outcome.RESUMED,
@@ -405,7 +456,7 @@ class Rotation:
     def _check(self, successor: MasterSecret) -> None:
         self.momento.check_key(successor.master_key())
 
-    def _promote(self, new_id: str, old_id: str) -> None:
+    def _promote(self, new_id: str, old_id: str, successor: MasterSecret) -> None:
         self.store.move_stage(CURRENT, to_version=new_id, from_version=old_id)
         self.log.info(
             "promoted successor to AWSCURRENT",
@@ -420,6 +471,52 @@ class Rotation:
                 "could not remove AWSPENDING from the promoted version; the next run will",
                 extra=self._fields(current_version_id=new_id, error_code=exc.code),
             )
+        if successor.generation is KeyGeneration.V2:
+            try:
+                self._record_promotion(self.store.describe().arn, new_id)
+            except KeyGuardError as exc:
+                # The next run records it instead, at a later time: a longer grace, never a shorter one.
+                self.log.warning(
+                    "could not record when the v2 successor became current; the next run will",
+                    extra=self._fields(current_version_id=new_id, error_code=exc.code),
+                )
+
+    def _record_promotion(self, arn: str, version_id: str) -> float:
+        """Record (once) when `version_id` became AWSCURRENT; returns the recorded time.
+
+        The revoke grace of the key it replaced runs from this moment. The version's own
+        creation is too early when a stored successor is promoted later (resumed after a
+        crash, or a native rotation's finishSecret): its predecessor's tokens live on from the
+        promotion. A record written late (by a later run) only lengthens the grace.
+        """
+        now = self.clock()
+        marker_id = _derived_id(arn, version_id, "promoted", 0)
+        record = json.dumps({"keyguardPromoted": version_id, "promotedAt": int(now)})
+        try:
+            self.store.put(marker_id, record, (PROMOTED_LABEL,))
+        except VersionConflictError:
+            # An earlier run recorded it: that earlier time is the one that counts.
+            recorded = self._promoted_record(marker_id, version_id)
+            return now if recorded is None else recorded
+        return float(int(now))
+
+    def _promoted_record(self, marker_id: str, version_id: str) -> float | None:
+        try:
+            record = json.loads(self.store.get(version_id=marker_id).secret_string or "{}")
+            if record.get("keyguardPromoted") != version_id:
+                return None
+            return float(record["promotedAt"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def _became_current(self, state: SecretState, current: StoredVersion, secret: MasterSecret) -> float:
+        """When the current v2 key became AWSCURRENT, never earlier than it really did."""
+        marker_id = state.version_with(PROMOTED_LABEL)
+        recorded = None if marker_id is None else self._promoted_record(marker_id, current.version_id)
+        if recorded is None:
+            recorded = self._record_promotion(state.arn, current.version_id)
+        # A key cannot have been in use before its version existed or before Momento issued it.
+        return max(recorded, current.created_at, float(secret.issued_at or 0))
 
     # --- v2: revoke the replaced key after its grace -----------------------------------------
 
@@ -444,10 +541,8 @@ class Rotation:
                 f"{REVOKED_LABEL} label to that version"
             )
             return RevokeStatus(None, error=error)
-        # The grace runs from when the successor became current: its version's creation, or its
-        # issue time if later (a key cannot have been in use before Momento issued it).
-        became_current = max(current.created_at, float(secret.issued_at or 0))
-        due_at = became_current + self.settings.v2_revoke_grace_seconds
+        # The grace runs from when the successor became current (recorded at its promotion).
+        due_at = self._became_current(state, current, secret) + self.settings.v2_revoke_grace_seconds
         if self.clock() < due_at:
             return RevokeStatus(previous.key_id, due_at=due_at)
         try:
@@ -478,7 +573,9 @@ class Rotation:
             )
         current = self.store.get(stage=CURRENT)
         secret = parse_secret(self.secret_id, current.secret_string)
-        revoke = self._revoke_previous(state, current, secret)
+        revoke = self._unless_the_key_expires_first(
+            secret, self._revoke_previous(state, current, secret), self.clock()
+        )
         if revoke is not None and revoke.blocks_rotation:
             if revoke.error is not None:
                 raise revoke.error
@@ -517,8 +614,8 @@ class Rotation:
             )
         if current_id is None:
             raise RotationStateError(f"secret {self.secret_id!r} has no AWSCURRENT version")
-        self._promote(token, current_id)
         successor = parse_secret(self.secret_id, self.store.get(version_id=token).secret_string)
+        self._promote(token, current_id, successor)
         return RotationResult(
             self.secret_id,
             Outcome.ROTATED,

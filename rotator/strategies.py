@@ -17,7 +17,7 @@ from rotator.settings import StrategyChoice
 from shared.errors import ConfigError, MomentoRefreshRefusedError, SecretFormatError
 from shared.momento_access import MomentoAccess
 from shared.momento_types import IssuedKey
-from shared.secret_format import KeyGeneration, MasterSecret, SecretShape
+from shared.secret_format import KeyGeneration, MasterSecret
 
 #: Fallback lifetime for generated keys when neither settings nor the current key give one.
 DEFAULT_GENERATED_LIFETIME_SECONDS = 30 * 86400
@@ -100,6 +100,11 @@ def plan(
     if choice is StrategyChoice.V2 or (choice is StrategyChoice.AUTO and generation is KeyGeneration.V2):
         if generation is not KeyGeneration.V2:
             raise ConfigError([f"ROTATION_STRATEGY=v2 but secret {secret_id!r} holds a v1 key"])
+        if current.endpoint is None:
+            # Every Momento call with a v2 key needs its endpoint; refuse before claiming.
+            raise SecretFormatError(
+                secret_id, "a v2 key needs its endpoint: store JSON with 'endpoint' next to the key"
+            )
         if current.role_id is None and v2_role_id is None:
             raise ConfigError(
                 [f"secret {secret_id!r} stores no roleId for its v2 key; set MOMENTO_V2_ROLE_ID"]
@@ -110,6 +115,9 @@ def plan(
             [f"ROTATION_STRATEGY={choice.value} cannot rotate the v2 key in {secret_id!r}; use auto or v2"]
         )
     if choice is StrategyChoice.REFRESH:
+        if current.refresh_token is None:
+            # Checked here, not in Refresh.obtain: after the claim it would block other runs.
+            raise SecretFormatError(secret_id, "the refresh strategy needs a stored refresh token")
         return (REFRESH,)
     if choice is StrategyChoice.GENERATE or current.refresh_token is None:
         return (GENERATE,)
@@ -120,10 +128,3 @@ def may_fall_back(error: Exception, current: MasterSecret, now: float) -> bool:
     """A refused refresh may be replaced by `generate` only while the current key still works."""
     still_valid = current.valid_until is None or current.valid_until > now
     return isinstance(error, MomentoRefreshRefusedError) and still_valid
-
-
-def storable(current: MasterSecret, issued: IssuedKey) -> tuple[str, ...]:
-    """Fields of `issued` the secret's shape cannot keep (PLAIN secrets keep only the key)."""
-    if current.shape is not SecretShape.PLAIN:
-        return ()
-    return current.with_issued_key(issued).fields_lost_on_render()

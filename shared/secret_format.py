@@ -21,7 +21,9 @@ and is written back in the type it was read in (0 or absent means no stored expi
 key's JWT `exp` claim is used). In `SEED` it is written only when the JWT cannot tell it.
 
 `PLAIN` holds nothing but the key: `fields_lost_on_render()` names what a render would
-drop, so a rotation can refuse before spending a refresh token it could not store.
+drop, so a rotation can log it. A plain secret never stores a refresh token, so it is
+rotated by `generate` (the refresh token Momento returns with the new key is dropped) and
+never spends one it could not store.
 
 A v2 key (JWT claim `t == "g"`) needs its endpoint. A v2 key in a shape without `endpoint`
 (a bare seed or plain secret) still parses, because other readers of that secret may use

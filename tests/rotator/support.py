@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,8 +145,29 @@ def stored_material(server: MomentoLocalServer) -> set[str]:
     return found
 
 
+#: Runs of base64 long enough to wrap a key: refreshed v1 keys and disposable tokens travel as
+#: base64 of JSON `{"endpoint", "api_key"}`, where the JWT inside does not appear verbatim.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{40,}={0,2}")
+
+
+def _decoded_base64(text: str) -> str:
+    """Every base64 run of `text` that decodes to text, so wrapped keys are scanned as well."""
+    decoded: list[str] = []
+    for run in _BASE64_RUN.findall(text):
+        padded = run + "=" * (-len(run) % 4)
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                decoded.append(decode(padded).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                continue
+            break
+    return "\n".join(decoded)
+
+
 def leaks(text: str, material: set[str]) -> list[str]:
-    """The (abbreviated) secrets of `material` that occur in `text`, whole or as a JWT signature."""
+    """The (abbreviated) secrets of `material` that occur in `text`, whole or as a JWT signature,
+    also inside base64 wrappings (a disposable token or refreshed key as apps and the SDK see it)."""
+    text = text + "\n" + _decoded_base64(text)
     found: list[str] = []
     for secret in material:
         if len(secret) < 16:

@@ -11,7 +11,12 @@ import json
 import pytest
 
 from rotator.engine import Outcome, rotation_due
-from shared.errors import MomentoPermissionError, MomentoRefreshRefusedError, RotationInProgressError
+from shared.errors import (
+    MomentoPermissionError,
+    MomentoRefreshRefusedError,
+    RotationInProgressError,
+    SecretFormatError,
+)
 from shared.momento_types import MasterKey
 from shared.secret_format import parse_secret
 from tests.rotator.asserts import assert_clean_after_rotation, assert_works, holder, value
@@ -178,6 +183,20 @@ def test_strategy_refresh_never_falls_back_and_tells_the_operator_what_to_do(rst
     assert holder(rstack.client(), SECRET_ID, "AWSCURRENT") == version
     assert holder(rstack.client(), SECRET_ID, "AWSPENDING") is None
     assert value(rstack.client(), SECRET_ID)["apiKey"] == minted.api_key
+
+
+def test_strategy_refresh_without_a_refresh_token_is_refused_before_any_claim(rstack: RotatorStack) -> None:
+    # GIVEN a secret with no refresh token and ROTATION_STRATEGY=refresh
+    minted = rstack.mint_v1(30 * DAY)
+    rstack.create_secret({"momento": minted.api_key})
+    momento = MomentoFaults(rstack.momento)
+    # WHEN a run comes THEN it names the problem without calling Momento or claiming the rotation
+    with pytest.raises(SecretFormatError, match="refresh token"):
+        rstack.rotation(momento=momento, rotation_strategy="refresh").run(force=True)
+    assert sum(momento.attempts.values()) == 0
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    # AND once the configuration is fixed the next run rotates at once (no claim to wait out)
+    assert rstack.rotation(momento=momento).run(force=True).strategy == "generate"
 
 
 def test_an_expired_key_with_a_spent_token_is_an_operator_error_and_nothing_changes(

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 
-from rotator.engine import REVOKED_LABEL, Outcome
-from shared.errors import ConfigError
+from rotator.engine import PROMOTED_LABEL, REVOKED_LABEL, Outcome, RotationResult
+from rotator.events import NativeStepRequest
+from rotator.native import run_step
+from shared.errors import ConfigError, MomentoUnavailableError, RotationInProgressError, SecretFormatError
 from tests.rotator.asserts import assert_clean_after_rotation, assert_refused, assert_works, holder, value
-from tests.rotator.faults import MomentoFaults
+from tests.rotator.faults import Crash, MomentoFaults, SecretsManagerFaults, staged
+from tests.rotator.moto_state import stage_rotation_token
 from tests.rotator.support import SECRET_ID, RotatorStack
 
 DAY = 86400
@@ -142,3 +145,193 @@ def test_strategy_refresh_refuses_a_v2_key(rstack: RotatorStack) -> None:
     _v2_secret(rstack)
     with pytest.raises(ConfigError, match="v2"):
         rstack.rotation(rotation_strategy="refresh").run(force=True)
+
+
+def test_a_grace_that_outlasts_the_current_key_does_not_let_it_expire(rstack: RotatorStack) -> None:
+    # GIVEN a grace as long as the keys live: the revoke could only happen when the key is dead
+    grace = 30 * DAY
+    first = _v2_secret(rstack)
+    rstack.rotation(v2_revoke_grace_seconds=grace).run(force=True)
+    second = value(rstack.client(), SECRET_ID)
+    rstack.clock.advance(21 * DAY)
+    # WHEN the successor is due
+    result = rstack.rotation(v2_revoke_grace_seconds=grace).run()
+    # THEN it is rotated anyway, and the unrevoked old key is reported for the operator (alarmed)
+    assert (result.outcome, result.strategy) == (Outcome.ROTATED, "v2")
+    assert result.revoke is not None
+    assert result.revoke.error is not None
+    assert first["keyId"] in str(result.revoke.error)
+    third = value(rstack.client(), SECRET_ID)
+    assert third["keyId"] not in {first["keyId"], second["keyId"]}
+    assert_works(rstack.momento, third["apiKey"], third["endpoint"])
+    # AND nothing was revoked behind anyone's back
+    assert_works(rstack.momento, first["apiKey"], first["endpoint"])
+    assert_works(rstack.momento, second["apiKey"], second["endpoint"])
+
+
+def test_a_revoke_that_keeps_failing_does_not_let_the_current_key_expire(rstack: RotatorStack) -> None:
+    # GIVEN the previous key's revoke fails on every run
+    first = _v2_secret(rstack)
+    rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
+    rstack.server.faults.set(unavailable=True, only=["DELETE /api-keys"])
+    # WHEN the successor is due, the revoke failure holds the rotation back while there is time
+    rstack.clock.advance(21 * DAY)
+    held = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert held.outcome is Outcome.FAILED
+    # WHEN less than a day of the current key is left
+    rstack.clock.advance(8 * DAY + 3600)
+    last = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    # THEN the key is rotated anyway and the unrevoked key is still reported
+    assert (last.outcome, last.strategy) == (Outcome.ROTATED, "v2")
+    assert last.revoke is not None
+    assert last.revoke.error is not None
+    assert first["keyId"] in str(last.revoke.error)
+    current = value(rstack.client(), SECRET_ID)
+    assert_works(rstack.momento, current["apiKey"], current["endpoint"])
+
+
+def test_the_grace_runs_from_a_late_promotion_not_from_when_the_successor_was_stored(
+    rstack: RotatorStack,
+) -> None:
+    # GIVEN a run stored a v2 successor and died before promoting it
+    first = _v2_secret(rstack)
+    rstack.clock.advance(21 * DAY)
+    crashing = MomentoFaults(rstack.momento)
+    crashing.crash_after("check_key")
+    with pytest.raises(Crash):
+        rstack.rotation(momento=crashing, v2_revoke_grace_seconds=GRACE).run()
+    # WHEN the next run resumes it long after it was stored
+    rstack.clock.advance(2 * GRACE)
+    resumed = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert resumed.outcome is Outcome.RESUMED
+    assert holder(rstack.client(), SECRET_ID, PROMOTED_LABEL) is not None
+    # THEN the old key keeps its whole grace from that promotion (vendors used it until then)
+    rstack.clock.advance(GRACE // 2)
+    early = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert early.revoke is not None
+    assert not early.revoke.revoked
+    assert_works(rstack.momento, first["apiKey"], first["endpoint"])
+    # AND it is revoked once the grace has passed
+    rstack.clock.advance(GRACE // 2 + 60)
+    late = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert late.revoke is not None
+    assert late.revoke.revoked
+    assert_refused(rstack.momento, first["apiKey"], first["endpoint"])
+
+
+def test_a_promotion_nobody_recorded_starts_the_grace_when_a_run_first_sees_it(rstack: RotatorStack) -> None:
+    # GIVEN a v2 successor made current by hand (put-secret-value), so no run recorded when
+    first = _v2_secret(rstack)
+    second = rstack.mint_v2(30 * DAY)
+    document = dict(first, apiKey=second.api_key, keyId=second.key_id, validUntil=second.expires_at)
+    rstack.clock.advance(2 * GRACE)
+    rstack.client().put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(document))
+    # WHEN the first run sees it THEN it records the time and leaves the old key alone
+    seen = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert seen.revoke is not None
+    assert not seen.revoke.revoked
+    assert holder(rstack.client(), SECRET_ID, PROMOTED_LABEL) is not None
+    # AND revokes it only a grace after that
+    rstack.clock.advance(GRACE + 60)
+    late = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert late.revoke is not None
+    assert late.revoke.revoked
+    assert_refused(rstack.momento, first["apiKey"], first["endpoint"])
+
+
+def test_a_crash_after_the_revoke_before_the_label_is_finished_by_the_next_run(rstack: RotatorStack) -> None:
+    # GIVEN the revoke reached Momento and the run died before labelling the version
+    first = _v2_secret(rstack)
+    rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
+    rstack.clock.advance(GRACE + 60)
+    crashing = MomentoFaults(rstack.momento)
+    crashing.crash_after("revoke_v2")
+    with pytest.raises(Crash):
+        rstack.rotation(momento=crashing, v2_revoke_grace_seconds=GRACE).run()
+    assert_refused(rstack.momento, first["apiKey"], first["endpoint"])
+    assert holder(rstack.client(), SECRET_ID, REVOKED_LABEL) is None
+    # WHEN the next run comes THEN the repeated revoke counts as done (404) and the label is set
+    again = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert again.revoke is not None
+    assert again.revoke.revoked
+    assert again.revoke.error is None
+    assert holder(rstack.client(), SECRET_ID, REVOKED_LABEL) == holder(
+        rstack.client(), SECRET_ID, "AWSPREVIOUS"
+    )
+
+
+def test_a_failed_promotion_record_does_not_fail_the_rotation_or_shorten_the_grace(
+    rstack: RotatorStack,
+) -> None:
+    # GIVEN Secrets Manager refuses every write of the promotion record
+    first = _v2_secret(rstack)
+    client = rstack.client()
+    faults = SecretsManagerFaults(client)
+    faults.fail("PutSecretValue", "InternalServiceError", 500, times=1000, when=staged(PROMOTED_LABEL))
+    # WHEN a v2 rotation runs THEN it still rotates (the key is already current)
+    rotated = rstack.rotation(client=client, v2_revoke_grace_seconds=GRACE).run(force=True)
+    assert rotated.outcome is Outcome.ROTATED
+    assert holder(rstack.client(), SECRET_ID, PROMOTED_LABEL) is None
+    # AND the next run records the promotion, so the old key keeps a whole grace from then
+    rstack.clock.advance(GRACE // 2)
+    seen = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert holder(rstack.client(), SECRET_ID, PROMOTED_LABEL) is not None
+    assert seen.revoke is not None
+    assert not seen.revoke.revoked
+    # (a grace after the promotion itself, the old key is still alive: its grace started later)
+    rstack.clock.advance(GRACE // 2 + 60)
+    still = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert still.revoke is not None
+    assert not still.revoke.revoked
+    assert_works(rstack.momento, first["apiKey"], first["endpoint"])
+    rstack.clock.advance(GRACE // 2)
+    late = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert late.revoke is not None
+    assert late.revoke.revoked
+
+
+@pytest.mark.parametrize("shape", ["seed", "plain"])
+def test_a_v2_key_without_its_endpoint_is_refused_before_any_claim(rstack: RotatorStack, shape: str) -> None:
+    minted = rstack.mint_v2(30 * DAY)
+    rstack.create_secret({"momento": minted.api_key} if shape == "seed" else minted.api_key)
+    momento = MomentoFaults(rstack.momento)
+    with pytest.raises(SecretFormatError, match="endpoint"):
+        rstack.rotation(momento=momento, momento_v2_role_id="owner").run(force=True)
+    assert sum(momento.attempts.values()) == 0
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+
+
+def test_native_rotation_waits_for_the_revoke_but_not_until_the_key_expires(rstack: RotatorStack) -> None:
+    # GIVEN a rotated v2 secret whose previous key is in its grace
+    grace = 25 * DAY
+    first = _v2_secret(rstack)
+    rstack.rotation(v2_revoke_grace_seconds=grace).run(force=True)
+    token = "abababab-abab-4bab-8bab-abababababab"
+    stage_rotation_token(SECRET_ID, token)
+
+    def create() -> RotationResult:
+        request = NativeStepRequest(SECRET_ID, token, "createSecret", None)
+        return run_step(rstack.rotation(v2_revoke_grace_seconds=grace), request)
+
+    # WHEN RotateSecret runs in the grace THEN createSecret backs off
+    rstack.clock.advance(DAY)
+    with pytest.raises(RotationInProgressError, match="revoke grace"):
+        create()
+    # WHEN the grace is over but the revoke keeps failing THEN it still backs off while there is time
+    rstack.server.faults.set(unavailable=True, only=["DELETE /api-keys"])
+    rstack.clock.advance(25 * DAY)
+    with pytest.raises(MomentoUnavailableError):
+        create()
+    # WHEN less than a day of the current key is left THEN it rotates and reports the old key
+    rstack.clock.advance(3 * DAY + 3600)
+    created = create()
+    assert created.revoke is not None
+    assert created.revoke.error is not None
+    assert first["keyId"] in str(created.revoke.error)
+    for name in ("setSecret", "testSecret", "finishSecret"):
+        run_step(
+            rstack.rotation(v2_revoke_grace_seconds=grace), NativeStepRequest(SECRET_ID, token, name, None)
+        )
+    assert holder(rstack.client(), SECRET_ID, "AWSCURRENT") == token
+    current = value(rstack.client(), SECRET_ID)
+    assert_works(rstack.momento, current["apiKey"], current["endpoint"])
