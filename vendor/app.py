@@ -3,6 +3,11 @@
 Errors are mapped here and nowhere else: `VendingError` subclasses carry their own status,
 Momento's quota becomes 429 and any retryable outage 503, both with Retry-After; everything
 else is a 500 that says nothing about internals. Tracebacks go to the log, never to the caller.
+
+Metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, default `MomentoKeyGuard`; dimension
+`service`), one count per request by outcome, so alarms can watch quota and outages:
+`TokensVended` (200), `VendRefused` (other 4xx), `VendThrottled` (429), `VendUnavailable` (503),
+`VendFailed` (500: misconfiguration or a bug).
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ import binascii
 import functools
 import json
 import logging
+import os
 import threading
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.errors import (
     BadRequestError,
@@ -26,14 +33,20 @@ from shared.errors import (
     KeyGuardError,
     MethodNotAllowedError,
     MomentoLimitExceededError,
+    PayloadTooLargeError,
     VendingError,
 )
 from vendor.identity import Identity, identify
 from vendor.settings import VendorSettings
 from vendor.vending import Vendor, VendRequest, parse_request_body
 
+#: The template's default; used when POWERTOOLS_METRICS_NAMESPACE is unset (as in the rotator).
+DEFAULT_METRICS_NAMESPACE = "MomentoKeyGuard"
+
 logger = Logger(service="keyguard-vendor")
 copy_config_to_registered_loggers(source_logger=logger, include={"vendor", "shared"})
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE)
+tracer = Tracer()
 
 TOKEN_PATH = "/token"
 ALLOWED_METHODS = "GET, POST"
@@ -66,11 +79,15 @@ def _cors(settings: VendorSettings) -> CORSConfig | None:
     )
 
 
-def _request_body(app: APIGatewayHttpResolver) -> bytes | None:
+def _request_body(app: APIGatewayHttpResolver, max_body_bytes: int) -> bytes | None:
+    """The raw body; one far larger than the limit is refused before it is decoded."""
     event = app.current_event
     body = event.body
     if body is None:
         return None
+    # base64 turns 3 bytes into 4 characters (plus padding), UTF-8 never shrinks text.
+    if len(body) > (max_body_bytes // 3 + 1) * 4:
+        raise PayloadTooLargeError(f"request body is larger than {max_body_bytes} bytes")
     if event.is_base64_encoded:
         try:
             return base64.b64decode(body, validate=True)
@@ -81,7 +98,9 @@ def _request_body(app: APIGatewayHttpResolver) -> bytes | None:
 
 def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolver:
     """The resolver with its routes and error mapping, bound to one settings object and vendor."""
-    app = APIGatewayHttpResolver(cors=_cors(settings))
+    # debug=False whatever POWERTOOLS_DEV says: its debug mode prints every event (bearer tokens
+    # in headers) and answers unhandled exceptions with a traceback.
+    app = APIGatewayHttpResolver(cors=_cors(settings), debug=False)
 
     def caller() -> Identity:
         return identify(app.current_event.raw_event, settings.auth_mode, settings.groups_claim)
@@ -93,7 +112,7 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
     @app.post(TOKEN_PATH)
     def post_token() -> Response[str]:
         identity = caller()
-        request = parse_request_body(_request_body(app), settings.max_body_bytes)
+        request = parse_request_body(_request_body(app, settings.max_body_bytes), settings.max_body_bytes)
         return _json(200, vendor.vend(identity, request))
 
     # cors=False keeps these methods out of the preflight's Access-Control-Allow-Methods.
@@ -147,7 +166,36 @@ def _application() -> APIGatewayHttpResolver:
     return build_app(settings, build_vendor(settings))
 
 
+def outcome_metric(status: int) -> str:
+    """The metric counting a response with this status."""
+    if status == 200:
+        return "TokensVended"
+    if status == 429:
+        return "VendThrottled"
+    if status == 503:
+        return "VendUnavailable"
+    return "VendRefused" if 400 <= status < 500 else "VendFailed"
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # Powertools keeps the current event on the resolver and the metrics of one flush in one
+    # object, so one invocation at a time. Lambda never overlaps invocations in one environment;
+    # local threaded HTTP fronts do.
+    with _RESOLVE_LOCK:
+        response: dict[str, Any] = _instrumented(event, context)
+    return response
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def _instrumented(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = _respond(event, context)
+    metrics.add_metric(name=outcome_metric(int(response["statusCode"])), unit=MetricUnit.Count, value=1)
+    return response
+
+
+def _respond(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         app = _application()
     except ConfigError as exc:
@@ -157,10 +205,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "headers": {"Content-Type": "application/json", **_NO_STORE},
             "body": json.dumps({"error": exc.code, "message": "the token vending machine is misconfigured"}),
         }
-    # Powertools keeps the current event on the resolver, so one resolve at a time. Lambda never
-    # overlaps invocations in one environment; local threaded HTTP fronts do.
-    with _RESOLVE_LOCK:
-        return app.resolve(event, context)
+    return app.resolve(event, context)
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)

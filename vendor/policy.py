@@ -8,15 +8,24 @@ allow odd usernames), every filled-in value is checked before it can name a reso
 * it must match `SAFE_VALUE` (letters, digits and `. _ @ : / + = -`, starting with a letter or
   digit, at most 128 characters): no `*` (all caches / all topics), no empty value, no spaces;
 * in a `keyPrefix`, every placeholder must be followed by a literal delimiter (checked when the
-  policy loads) and the value must not contain that delimiter, unless it is a canonical UUID
-  (Cognito's `sub`). Otherwise caller `4` holding prefix `user-4-` would also read the keys of
-  caller `4-2` (`user-4-2-...`): the "prefix trick". All UUIDs have one length and shape, so no
-  UUID followed by `-` starts another UUID.
+  policy loads) and the value must not contain that delimiter. Otherwise caller `4` holding
+  prefix `user-4-` would also read the keys of caller `4-2` (`user-4-2-...`): the "prefix
+  trick". One exception keeps Cognito's `sub` usable: a canonical UUID may contain `-` when `-`
+  is the delimiter. All UUIDs have one length and shape, so no UUID followed by `-` starts
+  another UUID; and because a non-UUID value followed by `-` could still start a UUID (caller
+  `3f1c2a4e` holding `user-3f1c2a4e-` would reach `user-3f1c2a4e-8b7d-...`), a value that is
+  exactly a UUID's first group (eight hex digits) gets nothing there. With any other delimiter
+  there is no exception (a hex-digit delimiter occurs inside UUIDs too).
 
 A value that fails these checks removes that one permission from the caller's allowance; it
 never fails open. Requests are then checked with `covers`: a requested permission is granted only
 when one allowed permission is the same or wider in every dimension (cache, topic, key / prefix,
 role).
+
+Reserved caches (the shared token cache, where the vendor keeps every caller's tokens under
+guessable item keys) are never granted: a policy naming one, or `*` (which includes it), fails to
+load, and a placeholder that renders to one drops that permission. Otherwise a caller allowed to
+read that cache could read other callers' tokens, with permissions it does not hold.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ from vendor.identity import Identity
 
 SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:/+=-]{0,127}")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: A UUID's first group: followed by `-`, it is the start of every UUID that begins with it.
+UUID_HEAD = re.compile(r"[0-9a-fA-F]{8}")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _PLACEHOLDER_NAME = re.compile(r"sub|principal|claims\.[A-Za-z0-9_:.-]{1,128}")
 _TEMPLATE_FIELDS = ("cache", "topic", "key", "keyPrefix")
@@ -111,9 +122,20 @@ def _mixes_items_and_topics(permissions: Sequence[Permission]) -> bool:
 
 
 def _safe(value: str | None, delimiter: str | None) -> bool:
+    """True when `value` may fill a placeholder; `delimiter` is what follows it in a keyPrefix.
+
+    Prefix-freeness: for two different safe values a and b, `a + delimiter` never starts
+    `b + delimiter`, so no caller's prefix covers another caller's keys.
+    """
     if value is None or not SAFE_VALUE.fullmatch(value):
         return False
-    return delimiter is None or delimiter not in value or bool(UUID.fullmatch(value))
+    if delimiter is None:
+        return True
+    if delimiter == "-" and UUID.fullmatch(value):
+        return True
+    if delimiter in value:
+        return False
+    return not (delimiter == "-" and UUID_HEAD.fullmatch(value))
 
 
 @dataclass(frozen=True)
@@ -206,7 +228,17 @@ def _string_set(value: Any, where: str) -> frozenset[str]:
     return frozenset(value)
 
 
-def _parse_rule(raw: Any, index: int, ceiling: int) -> _Rule:
+def _check_reserved(template: _Template, reserved: frozenset[str], where: str) -> None:
+    cache = template.fields.get("cache", "")
+    if not reserved or _PLACEHOLDER.search(cache):
+        return
+    if cache == ALL or cache in reserved:
+        raise ConfigError(
+            [f"{where}: cache {cache!r} would include the shared token cache ({', '.join(sorted(reserved))})"]
+        )
+
+
+def _parse_rule(raw: Any, index: int, ceiling: int, reserved: frozenset[str]) -> _Rule:
     where = f"VENDING_POLICY rules[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError([f"{where}: must be a JSON object"])
@@ -229,6 +261,8 @@ def _parse_rule(raw: Any, index: int, ceiling: int) -> _Rule:
     if not isinstance(allow, list) or not allow:
         raise ConfigError([f"{where}: allow must be a non-empty list of permissions"])
     templates = tuple(_Template.parse(item, f"{where}.allow[{i}]") for i, item in enumerate(allow))
+    for i, template in enumerate(templates):
+        _check_reserved(template, reserved, f"{where}.allow[{i}]")
     ttl = raw.get("maxTtlSeconds", ceiling)
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
         raise ConfigError([f"{where}: maxTtlSeconds must be a positive integer"])
@@ -240,17 +274,24 @@ class Policy:
     """A parsed policy document; see `vendor/README.md` for its JSON form."""
 
     rules: tuple[_Rule, ...]
+    #: Caches no caller may be granted (the shared token cache).
+    reserved_caches: frozenset[str] = frozenset()
 
     @classmethod
-    def from_json(cls, document: Any, ceiling_ttl_seconds: int) -> Policy:
+    def from_json(
+        cls, document: Any, ceiling_ttl_seconds: int, *, reserved_caches: frozenset[str] = frozenset()
+    ) -> Policy:
         """Parse and validate a policy; every mistake is a `ConfigError` at cold start."""
         if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
             raise ConfigError(['VENDING_POLICY: expected {"rules": [...]}'])
         extra = sorted(set(document) - {"rules", "version"})
         if extra:
             raise ConfigError([f"VENDING_POLICY: unknown field(s) {', '.join(extra)}"])
-        rules = tuple(_parse_rule(raw, i, ceiling_ttl_seconds) for i, raw in enumerate(document["rules"]))
-        return cls(rules)
+        rules = tuple(
+            _parse_rule(raw, i, ceiling_ttl_seconds, reserved_caches)
+            for i, raw in enumerate(document["rules"])
+        )
+        return cls(rules, reserved_caches)
 
     def allowances(self, identity: Identity) -> tuple[Allowance, ...]:
         """Everything this caller may hold: the union of its matching rules, placeholders filled."""
@@ -266,6 +307,8 @@ class Policy:
                     permission = permission_from_json(rendered)
                 except UnknownScopeError:
                     continue
+                if self.reserved_caches and permission.cache in (ALL, *self.reserved_caches):
+                    continue  # a placeholder rendered a reserved cache's name
                 best[permission] = max(best.get(permission, 0), rule.max_ttl_seconds)
         return tuple(Allowance(p, best[p]) for p in canonical(list(best)))
 

@@ -42,10 +42,10 @@ def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
     Unknown fields are refused (400) rather than ignored, so a typo such as `ttl` does not
     silently turn into a default one-hour token.
     """
+    if body is not None and len(body) > max_body_bytes:
+        raise PayloadTooLargeError(f"request body is larger than {max_body_bytes} bytes")
     if body is None or not body.strip():
         return VendRequest()
-    if len(body) > max_body_bytes:
-        raise PayloadTooLargeError(f"request body is larger than {max_body_bytes} bytes")
     try:
         raw = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -54,7 +54,10 @@ def build_vendor(
     secrets_manager: Any = None,
 ) -> Vendor:
     """The vendor with real clients; `access` / `secrets_manager` may be handed in (tests, bench)."""
-    policy = Policy.from_json(settings.policy_document, settings.max_token_ttl_seconds)
+    reserved = frozenset({settings.shared_token_cache_name} if settings.shared_token_cache_name else ())
+    policy = Policy.from_json(
+        settings.policy_document, settings.max_token_ttl_seconds, reserved_caches=reserved
+    )
     momento = access if access is not None else SdkMomentoAccess(settings.common)
     master_keys = MasterKeySource(
         secrets_manager if secrets_manager is not None else secrets_manager_client(settings),

@@ -180,3 +180,109 @@ def test_the_example_app_sets_gets_publishes_and_is_denied(
         f"publish tenant-acme/orders-{SUB}: ok",
     ]
     assert ID_TOKEN not in capsys.readouterr().out
+
+
+class FakeVendor:
+    """A scripted HTTP front: each request pops the next (status, headers, body); records requests."""
+
+    def __init__(self, answers: list[tuple[int, dict[str, str], bytes]]) -> None:
+        import http.server
+        import threading
+
+        self.answers = answers
+        self.requests: list[dict[str, str]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests.append({k.lower(): v for k, v in self.headers.items()})
+                status, headers, body = outer.answers.pop(0) if outer.answers else (500, {}, b"{}")
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def token_answer(expires_at: int) -> tuple[int, dict[str, str], bytes]:
+    import json
+
+    return (
+        200,
+        {"Content-Type": "application/json"},
+        json.dumps({"authToken": "t", "expiresAt": expires_at}).encode(),
+    )
+
+
+def test_redirects_are_refused_so_the_bearer_never_leaves_the_url() -> None:
+    elsewhere = FakeVendor([token_answer(int(time.time()) + 600)])
+    front = FakeVendor([(302, {"Location": elsewhere.url}, b"")])
+    try:
+        with pytest.raises(VendingClientError) as caught:
+            TokenVendingClient(front.url, bearer_token=ID_TOKEN).credentials()
+        assert (caught.value.status, caught.value.code) == (302, "redirect_refused")
+        assert elsewhere.requests == []
+    finally:
+        front.close()
+        elsewhere.close()
+
+
+def test_failed_renewal_waits_for_retry_after_before_asking_again() -> None:
+    # GIVEN a held token due for renewal and a vendor answering 429 with Retry-After: 30,
+    # WHEN the app keeps calling credentials(), THEN the vendor is asked once per 30 s, not per call.
+    now = time.time()
+    throttled = (429, {"Retry-After": "30"}, b'{"error": "momento_limit_exceeded", "message": "later"}')
+    fake = FakeVendor([token_answer(int(now) + 600), throttled, throttled, token_answer(int(now) + 1200)])
+    clock = Clock(now)
+    try:
+        client = TokenVendingClient(fake.url, bearer_token=ID_TOKEN, renew_margin_seconds=120, clock=clock)
+        held = client.credentials()
+        clock.now = held.expires_at - 100
+        for _ in range(5):
+            assert client.credentials() is held
+        assert len(fake.requests) == 2
+        clock.now += 30
+        assert client.credentials() is held
+        assert len(fake.requests) == 3
+        clock.now += 30
+        assert client.credentials().expires_at == int(now) + 1200
+        assert len(fake.requests) == 4
+    finally:
+        fake.close()
+
+
+def test_failed_renewal_retries_without_retry_after_after_the_configured_pause() -> None:
+    now = time.time()
+    down: tuple[int, dict[str, str], bytes] = (
+        503,
+        {},
+        b'{"error": "momento_unavailable", "message": "down"}',
+    )
+    fake = FakeVendor([token_answer(int(now) + 600), down, token_answer(int(now) + 1200)])
+    clock = Clock(now)
+    try:
+        client = TokenVendingClient(
+            fake.url, bearer_token=ID_TOKEN, renewal_retry_seconds=7, renew_margin_seconds=120, clock=clock
+        )
+        held = client.credentials()
+        clock.now = held.expires_at - 100
+        assert client.credentials() is held
+        clock.now += 6
+        assert client.credentials() is held
+        assert len(fake.requests) == 2
+        clock.now += 1
+        assert client.credentials() is not held
+    finally:
+        fake.close()

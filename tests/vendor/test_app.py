@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import vendor.app
+from local.api_gateway import LocalLambdaContext
 from tests.vendor.conftest import EVENTS, VendorStack, auth_mode_of, load_event
 
 EXPECTED_BY_SUFFIX = {
@@ -102,6 +103,19 @@ def test_base64_body_is_decoded(vendor_stack: VendorStack) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("encoded", [False, True])
+def test_oversized_body_is_413_before_decoding(vendor_stack: VendorStack, encoded: bool) -> None:
+    import base64
+
+    event = load_event("post-token-jwt.json")
+    raw = b" " * 9000 + event["body"].encode()
+    event["body"] = base64.b64encode(raw).decode() if encoded else raw.decode()
+    event["isBase64Encoded"] = encoded
+    response = vendor_stack.build().invoke(event)
+    assert (response["statusCode"], body_of(response)["error"]) == (413, "payload_too_large")
+
+
+@pytest.mark.integration
 def test_quota_exceeded_is_429_with_retry_after(vendor_stack: VendorStack) -> None:
     built = vendor_stack.build(THROTTLED_RETRY_AFTER_SECONDS="2")
     vendor_stack.momento.set_quota(0.001, 1)
@@ -166,26 +180,94 @@ def test_no_cors_headers_by_default(vendor_stack: VendorStack) -> None:
     assert "Access-Control-Allow-Origin" not in vendor_stack.build().invoke(event)["headers"]
 
 
-def test_handler_reports_bad_configuration_without_details(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.integration
+def test_powertools_dev_mode_prints_no_event(
+    vendor_stack: VendorStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    event = load_event("get-token-jwt.json")
+    event["headers"]["authorization"] = "Bearer caller-id-token-never-printed"
+    response = vendor_stack.build().invoke(event)
+    assert response["statusCode"] == 200
+    output = capsys.readouterr()
+    assert "caller-id-token-never-printed" not in output.out + output.err
+    assert body_of(response)["authToken"] not in output.out + output.err
+
+
+def emitted_metrics(output: str) -> list[str]:
+    """Names of the metrics in the Embedded Metric Format lines the handler printed."""
+    names: list[str] = []
+    for line in output.splitlines():
+        if '"_aws"' in line:
+            record = json.loads(line)
+            names += [m["Name"] for d in record["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    return names
+
+
+def test_handler_reports_bad_configuration_without_details(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     vendor.app._application.cache_clear()
     monkeypatch.delenv("SECRET_ID", raising=False)
     monkeypatch.setenv("VENDING_POLICY", "{not json")
-    response = vendor.app.handler(load_event("get-token-jwt.json"), None)
+    response = vendor.app.handler(load_event("get-token-jwt.json"), LocalLambdaContext())
     vendor.app._application.cache_clear()
     assert response["statusCode"] == 500
     assert body_of(response) == {
         "error": "config_error",
         "message": "the token vending machine is misconfigured",
     }
+    assert emitted_metrics(capsys.readouterr().out) == ["VendFailed"]
 
 
 @pytest.mark.integration
-def test_lambda_handler_end_to_end(vendor_stack: VendorStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lambda_handler_end_to_end(
+    vendor_stack: VendorStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name, value in vendor_stack.env().items():
         monkeypatch.setenv(name, value)
     vendor.app._application.cache_clear()
     try:
-        response = vendor.app.handler(load_event("get-token-jwt.json"), None)
+        ok = vendor.app.handler(load_event("get-token-jwt.json"), LocalLambdaContext())
+        forbidden = vendor.app.handler(load_event("post-token-jwt-forbidden.json"), LocalLambdaContext())
+        vendor_stack.momento.faults.set(unavailable=True)
+        unavailable = vendor.app.handler(load_event("post-token-jwt.json"), LocalLambdaContext())
     finally:
         vendor.app._application.cache_clear()
-    assert response["statusCode"] == 200
+    assert (ok["statusCode"], forbidden["statusCode"], unavailable["statusCode"]) == (200, 403, 503)
+    output = capsys.readouterr().out
+    assert emitted_metrics(output) == ["TokensVended", "VendRefused", "VendUnavailable"]
+    assert json.loads(ok["body"])["authToken"] not in output
+
+
+@pytest.mark.parametrize(
+    ("status", "metric"),
+    [
+        (200, "TokensVended"),
+        (400, "VendRefused"),
+        (401, "VendRefused"),
+        (403, "VendRefused"),
+        (404, "VendRefused"),
+        (405, "VendRefused"),
+        (413, "VendRefused"),
+        (429, "VendThrottled"),
+        (503, "VendUnavailable"),
+        (500, "VendFailed"),
+    ],
+)
+def test_every_status_counts_under_one_metric(status: int, metric: str) -> None:
+    assert vendor.app.outcome_metric(status) == metric
+
+
+def test_wiring_reserves_the_shared_token_cache() -> None:
+    from shared.errors import ConfigError
+    from vendor.settings import VendorSettings
+    from vendor.wiring import build_vendor
+
+    env = {
+        "SECRET_ID": "s",
+        "VENDING_POLICY": json.dumps({"rules": [{"allow": [{"cache": "*", "role": "read_only"}]}]}),
+        "SHARED_TOKEN_CACHE_NAME": "keyguard-tokens",
+    }
+    with pytest.raises(ConfigError, match="shared token cache"):
+        build_vendor(VendorSettings.from_environ(env), access=cast("Any", object()), secrets_manager=object())

@@ -78,3 +78,18 @@ def test_headers_never_identify_a_caller() -> None:
 )
 def test_parse_groups(raw: Any, expected: tuple[str, ...]) -> None:
     assert parse_groups(raw) == expected
+
+
+def test_none_mode_ignores_forwarded_for_headers() -> None:
+    raw = event("get-token-none.json")
+    raw["headers"]["x-forwarded-for"] = "198.51.100.1"
+    raw["headers"]["x-real-ip"] = "198.51.100.1"
+    assert identify(raw, "none", "g").principal == "203.0.113.7"
+
+
+def test_lambda_groups_come_from_the_authorizer_context_only() -> None:
+    raw = event("get-token-lambda.json")
+    raw["headers"]["groups"] = "admins"
+    raw["queryStringParameters"] = {"groups": "admins", "sub": "someone-else"}
+    identity = identify(raw, "lambda", "cognito:groups")
+    assert (identity.principal, identity.groups) == ("device17", ("members",))

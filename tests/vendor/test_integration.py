@@ -239,3 +239,21 @@ def test_rotation_by_the_rotator_between_two_requests(vendor_stack: VendorStack)
     record = server.credential(token)
     assert record is not None
     assert record.parent not in (None, original.key_id)
+
+
+def test_a_refused_master_key_with_no_successor_fails_once_without_detail(vendor_stack: VendorStack) -> None:
+    # GIVEN the stored key has expired and no rotation stored a successor; WHEN a caller asks,
+    # THEN the vendor re-reads the secret, retries once, and answers a 500 that names no key.
+    server = vendor_stack.momento
+    expiring = server.mint_master_key(valid_for_seconds=600)
+    vendor_stack.store_key(expiring.console_json())
+    built = vendor_stack.build(VERSION_CHECK_INTERVAL_SECONDS="3600")
+    vend(built, "get-token-jwt.json")
+    server.clock.advance(601)
+    response = built.invoke(load_event("post-token-jwt.json"))
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"]) == {
+        "error": "internal_error",
+        "message": "the token vending machine failed; see its logs",
+    }
+    assert expiring.api_key not in response["body"]

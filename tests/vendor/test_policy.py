@@ -218,6 +218,31 @@ def test_uuid_values_may_contain_the_delimiter() -> None:
     assert len(p.allowances(member(sub=SUB))) == 1
 
 
+def test_a_uuids_first_group_cannot_reach_that_uuids_keys() -> None:
+    # Caller "3f1c2a4e" (no "-", so no plain prefix trick) would hold `user-3f1c2a4e-`, which
+    # starts the prefix of every caller whose sub is a UUID beginning with that group.
+    p = policy({"allow": [{"cache": "c", "keyPrefix": "user-{sub}-", "role": "read_write"}]})
+    victim = CachePermission("c", CacheRole.READ_ONLY, key=f"user-{SUB}-cart")
+    for head in (SUB[:8], SUB[:8].upper()):
+        assert p.allowances(member(sub=head)) == ()
+    (own,) = p.allowances(member(sub=SUB))
+    assert covers(own.permission, victim)
+    # Not eight hex digits: an ordinary value, allowed, and it reaches nobody else's keys.
+    (other,) = p.allowances(member(sub="3f1c2a4"))
+    assert not covers(other.permission, victim)
+
+
+def test_uuids_get_no_exception_when_the_delimiter_is_not_a_dash() -> None:
+    # "a" is a hex digit: a UUID holding `u<uuid>a` and caller "3f1c2" holding `u3f1c2a` would overlap.
+    p = policy({"allow": [{"cache": "c", "keyPrefix": "u{sub}a", "role": "read_write"}]})
+    assert p.allowances(member(sub=SUB)) == ()
+    assert len(p.allowances(member(sub="3f1c2"))) == 1
+    (own,) = policy({"allow": [{"cache": "c", "keyPrefix": "u{sub}/", "role": "read_write"}]}).allowances(
+        member(sub=SUB)
+    )
+    assert own.permission == CachePermission("c", CacheRole.READ_WRITE, key_prefix=f"u{SUB}/")
+
+
 def test_only_safe_permissions_of_a_rule_are_dropped() -> None:
     p = policy(
         {
@@ -228,6 +253,40 @@ def test_only_safe_permissions_of_a_rule_are_dropped() -> None:
         }
     )
     assert [a.permission.cache for a in p.allowances(member(tenant="*"))] == ["public"]
+
+
+# --- the shared token cache is never granted -----------------------------------------------------
+
+TOKENS = frozenset({"keyguard-tokens"})
+
+
+@pytest.mark.parametrize(
+    "allowed",
+    [
+        {"cache": "keyguard-tokens", "role": "read_only"},
+        {"cache": "*", "role": "read_only"},
+        {"cache": "*", "topic": "t", "role": "subscribe_only"},
+        {"cache": "keyguard-tokens", "keyPrefix": "vend-", "role": "read_only"},
+    ],
+)
+def test_a_policy_granting_the_shared_token_cache_fails_at_load(allowed: dict[str, str]) -> None:
+    # Its items hold every caller's tokens under guessable keys: reading it would widen scope.
+    document = {"rules": [{"allow": [allowed]}]}
+    assert Policy.from_json(document, 3600).allowances(member())  # fine without a shared cache
+    with pytest.raises(ConfigError, match="shared token cache"):
+        Policy.from_json(document, 3600, reserved_caches=TOKENS)
+
+
+def test_a_placeholder_rendering_the_shared_token_cache_gets_nothing() -> None:
+    p = Policy.from_json(
+        {"rules": [{"allow": [{"cache": "keyguard-{claims.tenant}", "role": "read_only"}]}]},
+        3600,
+        reserved_caches=TOKENS,
+    )
+    assert p.allowances(member(tenant="tokens")) == ()
+    assert [a.permission.cache for a in p.allowances(member(tenant="acme"))] == ["keyguard-acme"]
+    with pytest.raises(ForbiddenError):
+        p.grant(member(tenant="tokens"), (perm(cache="keyguard-tokens", role="read_only"),), None)
 
 
 # --- policy validation at cold start ------------------------------------------------------------

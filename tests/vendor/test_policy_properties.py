@@ -34,6 +34,8 @@ TRICKY = [
     "4-2",
     "42",
     "3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c",
+    "3f1c2a4e",
+    "3f1c2",
     "*",
     "",
     "a b",
@@ -186,12 +188,23 @@ def test_grants_never_exceed_policy(
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.data(), a=values)
-def test_one_callers_prefix_never_reaches_another_callers_keys(data: st.DataObject, a: str) -> None:
-    # b is often a's value extended past the delimiter: the shape of the prefix trick.
-    b = data.draw(st.one_of(values, st.builds(lambda tail: f"{a}-{tail}", values)))
+@given(data=st.data(), a=values, delimiter=st.sampled_from(["-", "a", "/"]))
+def test_one_callers_prefix_never_reaches_another_callers_keys(
+    data: st.DataObject, a: str, delimiter: str
+) -> None:
+    # b is often a's value extended past the delimiter (the prefix trick), or a longer value
+    # that starts with a (a UUID's first group and that UUID); "a" is a delimiter UUIDs contain.
+    longer = [v for v in TRICKY if v != a and a and v.startswith(a)]
+    b = data.draw(
+        st.one_of(
+            values,
+            st.builds(lambda tail: f"{a}{delimiter}{tail}", values),
+            *([st.sampled_from(longer)] if longer else []),
+        )
+    )
+    template = f"user-{{sub}}{delimiter}"
     policy = Policy.from_json(
-        {"rules": [{"allow": [{"cache": "c", "keyPrefix": "user-{sub}-", "role": "read_write"}]}]}, CEILING
+        {"rules": [{"allow": [{"cache": "c", "keyPrefix": template, "role": "read_write"}]}]}, CEILING
     )
     if a == b:
         return

@@ -62,3 +62,9 @@ def test_oversized_is_413_before_parsing() -> None:
     with pytest.raises(PayloadTooLargeError) as caught:
         parse_request_body(b"{" * (LIMIT + 1), LIMIT)
     assert caught.value.status == 413
+
+
+@pytest.mark.parametrize("raw", [b" " * (LIMIT + 1), b"{}" + b"\n" * LIMIT])
+def test_oversized_is_413_even_when_blank_or_padded(raw: bytes) -> None:
+    with pytest.raises(PayloadTooLargeError):
+        parse_request_body(raw, LIMIT)

@@ -70,8 +70,10 @@ class TokenVendingClient:
     With `permissions` or `ttl_seconds` the client POSTs a request for exactly that scope,
     otherwise it GETs the caller's default scope. A token is renewed `renew_margin_seconds`
     before it expires (at most half-way through its life for very short tokens). If a renewal
-    fails while the current token is still valid, the current token is kept and the error is
-    retried on the next call.
+    fails while the current token is still valid, the current token is kept and the renewal is
+    tried again after the vendor's `Retry-After` (else `renewal_retry_seconds`), never later than
+    the token's expiry: an app calling `credentials()` per operation must not hammer a vendor
+    that is throttled or down. Redirects are refused, so the bearer token only ever goes to `url`.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class TokenVendingClient:
         permissions: Sequence[Mapping[str, str]] | None = None,
         ttl_seconds: int | None = None,
         renew_margin_seconds: float = 60.0,
+        renewal_retry_seconds: float = 5.0,
         timeout_seconds: float = 5.0,
         local_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
@@ -95,11 +98,14 @@ class TokenVendingClient:
         self._permissions = [dict(p) for p in permissions] if permissions is not None else None
         self._ttl = ttl_seconds
         self._margin = renew_margin_seconds
+        self._renewal_retry = renewal_retry_seconds
         self._timeout = timeout_seconds
         self._local = _parse_address(local_endpoint) if local_endpoint else None
         self._clock = clock
         self._lock = threading.Lock()
         self._current: VendedCredentials | None = None
+        #: After a failed renewal, the held token is served without asking again until then.
+        self._retry_at = float("-inf")
         #: How many times a token was fetched from the vendor (for apps' metrics and tests).
         self.fetches = 0
 
@@ -113,18 +119,24 @@ class TokenVendingClient:
             now = self._clock()
             if current is not None and now < self._renew_at(current):
                 return current
+            if current is not None and now < min(self._retry_at, current.expires_at):
+                return current
             try:
                 self._current = self._fetch()
-            except VendingClientError:
+            except VendingClientError as exc:
                 if current is not None and now < current.expires_at:
+                    wait = exc.retry_after if exc.retry_after is not None else self._renewal_retry
+                    self._retry_at = now + wait
                     return current
                 raise
+            self._retry_at = float("-inf")
             return self._current
 
     def invalidate(self) -> None:
         """Drop the held token (for example after Momento answered with an authentication error)."""
         with self._lock:
             self._current = None
+            self._retry_at = float("-inf")
 
     def credential_provider(self) -> CredentialProvider:
         """A `momento` SDK credential provider for the current token.
@@ -166,7 +178,7 @@ class TokenVendingClient:
         request = urllib.request.Request(self._url, data=data, headers=headers, method=method)  # noqa: S310
         fetched_at = self._clock()
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self._timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             raise _http_error(exc) from None
@@ -182,7 +194,27 @@ class TokenVendingClient:
         return VendedCredentials.from_response(parsed, fetched_at)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """The vendor never redirects; following one would send the bearer token to another URL."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
+
+
 def _http_error(exc: urllib.error.HTTPError) -> VendingClientError:
+    if 300 <= exc.code < 400:
+        return VendingClientError(exc.code, "redirect_refused", "the vendor answered with a redirect")
     code, message = "http_error", exc.reason if isinstance(exc.reason, str) else "error"
     try:
         body = json.loads(exc.read())
