@@ -263,22 +263,36 @@ def test_template_declares_exactly_the_variables_the_settings_read(
     assert declared - read - POWERTOOLS_VARIABLES == set(), "declared in template.yaml but never read"
 
 
-def test_alarms_watch_metrics_the_rotator_emits(template: dict[str, Any]) -> None:
-    emitted = set(re.findall(r'add_metric\(name="(\w+)"', (ROOT / "rotator" / "app.py").read_text()))
+def _emitted_metrics(package: str) -> set[str]:
+    """CamelCase string literals in a function's code: every metric name it can emit is one of them."""
+    source = "\n".join(p.read_text() for p in (ROOT / package).glob("*.py"))
+    return set(re.findall(r'"([A-Z][A-Za-z]+)"', source))
+
+
+def test_alarms_watch_metrics_the_functions_emit(template: dict[str, Any]) -> None:
     namespace = {"Ref": "MetricsNamespace"}
-    watched = {
-        a["Properties"]["MetricName"]
-        for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
-        if a["Properties"]["Namespace"] == namespace
+    services = {
+        template["Resources"][function]["Properties"]["Environment"]["Variables"][
+            "POWERTOOLS_SERVICE_NAME"
+        ]: package
+        for function, package in (("RotatorFunction", "rotator"), ("VendorFunction", "vendor"))
     }
-    assert watched == {"RotationFailed", "KeyHoursLeft"}
-    assert watched <= emitted
-    service = template["Resources"]["RotatorFunction"]["Properties"]["Environment"]["Variables"][
-        "POWERTOOLS_SERVICE_NAME"
-    ]
+    watched: dict[str, set[str]] = {"rotator": set(), "vendor": set()}
     for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values():
-        if alarm["Properties"]["Namespace"] == namespace:
-            assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": service}]
+        properties = alarm["Properties"]
+        if properties["Namespace"] != namespace:
+            continue
+        [dimension] = properties["Dimensions"]
+        assert dimension["Name"] == "service"
+        watched[services[dimension["Value"]]].add(properties["MetricName"])
+    assert watched == {
+        "rotator": {"RotationFailed", "KeyHoursLeft", "RevokeFailed"},
+        "vendor": {"VendFailed", "VendUnavailable"},
+    }
+    for package, metrics in watched.items():
+        assert metrics <= _emitted_metrics(package), (
+            f"{package} does not emit {metrics - _emitted_metrics(package)}"
+        )
 
 
 @pytest.mark.parametrize("function", ["RotatorFunction", "VendorFunction"])
