@@ -24,7 +24,8 @@ Steps of `Rotation.run` and what a crash after each leaves:
    rotation waits for that revoke, but not past the current key's life (`_cannot_wait`).
 3. skip unless due or forced.
 4. claim. Crash after: the claim blocks others for `CLAIM_LEASE_SECONDS`; after that a run
-   takes over with the next generation and refreshes (the token was never spent).
+   takes over with the next generation and refreshes (the token was never spent). A run that
+   Momento refused (so nothing was issued) releases its claim at once.
 5. one Momento call issuing the successor (refresh / generate / v2), then at once
 6. PutSecretValue AWSPENDING with a ClientRequestToken derived from the claim (retried).
    Crash between 5 and 6: the refresh token is spent and the new key lost. After the lease a
@@ -60,8 +61,10 @@ from rotator.strategies import KeyRequest, Strategy, may_fall_back, plan
 from shared.errors import (
     KeyGuardError,
     MomentoAuthenticationError,
+    MomentoError,
     MomentoPermissionError,
     MomentoRefreshRefusedError,
+    MomentoUnavailableError,
     RotationInProgressError,
     RotationStateError,
     SecretFormatError,
@@ -372,7 +375,7 @@ class Rotation:
                         f"{int(now - held_since)} s ago; retry after its {lease} s lease"
                     ) from None
                 self.log.warning(
-                    "taking over an abandoned rotation claim",
+                    "taking over a released or abandoned rotation claim",
                     extra=self._fields(
                         claim_generation=generation, claimed_seconds_ago=int(now - held_since)
                     ),
@@ -393,11 +396,36 @@ class Rotation:
         )
 
     def _claimed_at(self, claim_id: str) -> float:
+        """When the claim was taken; 0 (long ago) when it was released or a newer claim replaced it."""
         try:
-            record = json.loads(self.store.get(version_id=claim_id).secret_string or "{}")
+            claim = self.store.get(version_id=claim_id)
+            if CLAIM_LABEL not in claim.stages:
+                return 0.0
+            record = json.loads(claim.secret_string or "{}")
             return float(record["claimedAt"])
         except (ValueError, KeyError, TypeError):
             return 0.0
+
+    def _release_unless_ambiguous(self, claim: Claim, exc: KeyGuardError) -> None:
+        """Give the claim back when Momento certainly issued nothing, so the next run need not wait.
+
+        A refusal (refresh token spent, key expired or not allowed, quota exceeded, bad request) is
+        Momento's answer that nothing was issued. An unavailable Momento or a timeout may hide a
+        success (a refresh token spent, its successor lost), so that claim is kept for its lease
+        and the run after it takes the generate path. Releasing is best effort: if it fails, the
+        lease expires as before.
+        """
+        if isinstance(exc, MomentoUnavailableError) or not isinstance(exc, MomentoError):
+            return
+        try:
+            self.store.move_stage(CLAIM_LABEL, to_version=None, from_version=claim.version_id)
+        except KeyGuardError as release_error:
+            self.log.warning(
+                "could not release the rotation claim; it expires after its lease",
+                extra=self._fields(error_code=release_error.code),
+            )
+            return
+        self.log.info("released the rotation claim: Momento issued nothing", extra=self._fields())
 
     def _obtain_and_store(
         self, secret: MasterSecret, claim: Claim, strategies: tuple[Strategy, ...]
@@ -420,6 +448,7 @@ class Rotation:
                         extra=self._fields(strategy=strategies[index + 1].name, error_code=exc.code),
                     )
                     continue
+                self._release_unless_ambiguous(claim, exc)
                 if isinstance(exc, MomentoRefreshRefusedError):
                     raise MomentoRefreshRefusedError(
                         f"Momento refused the refresh token of {self.secret_id!r} and the current key cannot "

@@ -13,9 +13,9 @@ import pytest
 
 from rotator.engine import Outcome
 from shared.config import CommonSettings
-from shared.errors import KeyGuardError, MomentoUnavailableError
+from shared.errors import KeyGuardError, MomentoUnavailableError, RotationInProgressError
 from shared.momento_access import SdkMomentoAccess
-from tests.rotator.asserts import assert_clean_after_rotation, assert_works, value
+from tests.rotator.asserts import assert_clean_after_rotation, assert_works, holder, value
 from tests.rotator.faults import Params, SecretsManagerFaults, staged
 from tests.rotator.support import SECRET_ID, RotatorStack
 
@@ -153,3 +153,37 @@ def test_momento_quota_exceeded_is_retryable_and_changes_nothing(rstack: Rotator
     assert raised.value.code == "momento_limit_exceeded"
     assert raised.value.retryable
     assert value(rstack.client(), SECRET_ID)["apiKey"] == old_key
+
+
+def test_a_refusal_releases_the_claim_so_the_next_run_need_not_wait(rstack: RotatorStack) -> None:
+    # GIVEN a due key and Momento refusing everything over its quota
+    old_key = _due_secret(rstack)
+    rstack.server.set_quota(0.001, burst=0)
+    try:
+        with pytest.raises(KeyGuardError) as raised:
+            rstack.rotation().run()
+    finally:
+        rstack.server.set_quota(None)
+    # THEN Momento certainly issued nothing, so the claim was given back
+    assert raised.value.code == "momento_limit_exceeded"
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    # AND the next run, well within the claim lease, rotates instead of reporting "in progress"
+    assert rstack.rotation().run().outcome is Outcome.ROTATED
+    assert value(rstack.client(), SECRET_ID)["apiKey"] != old_key
+
+
+def test_an_unavailable_momento_keeps_the_claim_because_a_refresh_may_have_happened(
+    rstack: RotatorStack,
+) -> None:
+    # GIVEN a due key and Momento down (a timeout may hide a spent refresh token)
+    _due_secret(rstack)
+    rstack.server.faults.set(unavailable=True)
+    try:
+        with pytest.raises(MomentoUnavailableError):
+            rstack.rotation().run()
+    finally:
+        rstack.server.faults.set(unavailable=False)
+    # THEN the claim is kept for its lease: a run right after backs off
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is not None
+    with pytest.raises(RotationInProgressError):
+        rstack.rotation().run()
