@@ -11,7 +11,7 @@ it. Every problem is reported at once by `shared.config.Env`.
 | `GENERATED_KEY_VALID_SECONDS` | (unset) | lifetime of `generate`/`v2` keys; unset = current key's |
 | `MOMENTO_V2_ROLE_ID` | (unset) | role for v2 successors when the secret does not store `roleId` |
 | `V2_REVOKE_GRACE_SECONDS` | `93600` | a replaced v2 key lives this long, then a later run revokes it |
-| `CLAIM_LEASE_SECONDS` | `900` | after this long an unfinished rotation's claim counts as abandoned |
+| `CLAIM_LEASE_SECONDS` | `900` | after this long an unfinished rotation's claim counts as abandoned (at least 120: twice the function timeout) |
 | `SECRETS_MANAGER_MAX_ATTEMPTS` | `5` | attempts per Secrets Manager call (throttling, 5xx, network) |
 
 Plus `shared.config.CommonSettings` (`SECRETS_MANAGER_ENDPOINT_URL`, `MOMENTO_LOCAL_ENDPOINT`,
@@ -69,7 +69,9 @@ class RotatorSettings:
             v2_revoke_grace_seconds=env.int(
                 "V2_REVOKE_GRACE_SECONDS", DEFAULT_V2_REVOKE_GRACE_SECONDS, minimum=0, maximum=30 * 86400
             ),
-            claim_lease_seconds=env.int("CLAIM_LEASE_SECONDS", DEFAULT_CLAIM_LEASE_SECONDS, minimum=60),
+            # A live run must never look abandoned: the lease stays at least twice the template's
+            # 60 s function timeout (raise it with the timeout).
+            claim_lease_seconds=env.int("CLAIM_LEASE_SECONDS", DEFAULT_CLAIM_LEASE_SECONDS, minimum=120),
             secrets_manager_max_attempts=env.int("SECRETS_MANAGER_MAX_ATTEMPTS", 5, minimum=1, maximum=10),
         )
         env.check()
