@@ -11,7 +11,7 @@ it. Every problem is reported at once by `shared.config.Env`.
 | `GENERATED_KEY_VALID_SECONDS` | (unset) | lifetime of `generate`/`v2` keys; unset = current key's |
 | `MOMENTO_V2_ROLE_ID` | (unset) | role for v2 successors when the secret does not store `roleId` |
 | `V2_REVOKE_GRACE_SECONDS` | `93600` | a replaced v2 key lives this long, then a later run revokes it |
-| `CLAIM_LEASE_SECONDS` | `900` | after this long an unfinished rotation's claim counts as abandoned (at least 120: twice the function timeout) |
+| `CLAIM_LEASE_SECONDS` | `900` | an unfinished claim counts as abandoned after this (min 120: 2x timeout) |
 | `SECRETS_MANAGER_MAX_ATTEMPTS` | `5` | attempts per Secrets Manager call (throttling, 5xx, network) |
 
 Plus `shared.config.CommonSettings` (`SECRETS_MANAGER_ENDPOINT_URL`, `MOMENTO_LOCAL_ENDPOINT`,
