@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
 import sys
 import time
@@ -73,7 +72,6 @@ def main() -> int:
             "GRPC_VERBOSITY": "ERROR",
         }
     )
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from local.stack import LocalStack
 
     with LocalStack() as stack:
