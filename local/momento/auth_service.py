@@ -16,11 +16,7 @@ class AuthService(Service, auth_grpc.AuthServicer):
     def GenerateApiToken(
         self, request: auth_pb._GenerateApiTokenRequest, context: grpc.ServicerContext
     ) -> auth_pb._GenerateApiTokenResponse:
-        caller = self.caller(context, request.auth_token)
-        self.state.charge_auth_quota(caller)
-        self.state.credentials.require(
-            caller, caller.grants.mint, "generate API keys (super-user key required)"
-        )
+        caller = self.minter(context, request.auth_token, "generate API keys")
         if request.HasField("permissions"):
             try:
                 granted = grants_mod.from_wire(request.permissions)

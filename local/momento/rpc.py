@@ -44,6 +44,14 @@ class Service:
         token = metadata(context, "authorization") or body_token
         return self.state.authenticate(token)
 
+    def minter(self, context: grpc.ServicerContext, body_token: str, action: str) -> Credential:
+        """The caller of a key or token operation: authenticated, then charged one unit of the auth
+        quota (before the permission check, so refused attempts count too), then allowed to mint."""
+        caller = self.caller(context, body_token)
+        self.state.charge_auth_quota(caller)
+        self.state.credentials.require(caller, caller.grants.mint, f"{action} (super-user key required)")
+        return caller
+
     @staticmethod
     def cache_name(context: grpc.ServicerContext) -> str:
         name = metadata(context, "cache")

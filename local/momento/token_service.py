@@ -16,11 +16,7 @@ class TokenService(Service, token_grpc.TokenServicer):
     def GenerateDisposableToken(
         self, request: token_pb._GenerateDisposableTokenRequest, context: grpc.ServicerContext
     ) -> token_pb._GenerateDisposableTokenResponse:
-        caller = self.caller(context, request.auth_token)
-        self.state.charge_auth_quota(caller)
-        self.state.credentials.require(
-            caller, caller.grants.mint, "generate disposable tokens (super-user key required)"
-        )
+        caller = self.minter(context, request.auth_token, "generate disposable tokens")
         limits = self.state.limits
         valid_for = int(request.expires.valid_for_seconds)
         if valid_for <= 0:
