@@ -13,6 +13,7 @@ the AWSCURRENT key expires, after the run; not emitted for never-expiring keys),
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import warnings
 from typing import Any
@@ -39,6 +40,10 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DE
 tracer = Tracer()
 
 _SUCCESS = frozenset({Outcome.ROTATED, Outcome.RESUMED})
+
+# Lambda's ApplicationLogLevel=DEBUG sets the root logger to DEBUG, and botocore's DEBUG lines
+# carry request and response bodies: the master key and its refresh token. Pinned as the vendor does.
+logging.getLogger("botocore").setLevel(logging.WARNING)
 
 
 @functools.cache
