@@ -62,6 +62,7 @@ class ServerConfig:
 @dataclass(frozen=True)
 class MintedV1Key:
     api_key: str = field(repr=False)
+    #: "" for a never-expiring key (Momento gives those no refresh token).
     refresh_token: str = field(repr=False)
     #: Epoch seconds; None for a never-expiring key.
     valid_until: int | None
@@ -70,7 +71,11 @@ class MintedV1Key:
 
     def console_json(self) -> dict[str, Any]:
         """What the Momento console's "Download JSON" holds: apiKey, refreshToken, validUntil."""
-        return {"apiKey": self.api_key, "refreshToken": self.refresh_token, "validUntil": self.valid_until}
+        return {
+            "apiKey": self.api_key,
+            "refreshToken": self.refresh_token or None,
+            "validUntil": self.valid_until,
+        }
 
 
 @dataclass(frozen=True)
