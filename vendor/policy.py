@@ -360,6 +360,7 @@ def _whole(
         ):
             return [(p, rule.max_ttl_seconds) for p in rule.shared], rule.name
     long_enough = tuple(a for a in allowances if a.max_ttl_seconds >= cap)
+    parts: tuple[tuple[Allowance, ...], ...]
     if _mixes_items_and_topics([a.permission for a in long_enough]):
         parts = (
             tuple(a for a in long_enough if isinstance(a.permission, CachePermission)),
