@@ -7,7 +7,8 @@ else is a 500 that says nothing about internals. Tracebacks go to the log, never
 Metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, default `MomentoKeyGuard`; dimension
 `service`), one count per request by outcome, so alarms can watch quota and outages:
 `TokensVended` (200), `VendRefused` (other 4xx), `VendThrottled` (429), `VendUnavailable` (503),
-`VendFailed` (500: misconfiguration or a bug).
+`VendFailed` (500: misconfiguration or a bug). A 429 from the vendor's own quota rules also counts
+`MintBudgetExceeded` (a principal's mint budget) or `AuthQuotaReserved` (the rotator's headroom).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from shared.errors import (
     ConfigError,
     KeyGuardError,
     MethodNotAllowedError,
+    MintBudgetExceededError,
+    MintRefusedError,
     MomentoLimitExceededError,
     PayloadTooLargeError,
     VendingError,
@@ -126,6 +129,10 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
 
     def vending_error(exc: VendingError) -> Response[str]:
         headers = {"Allow": ALLOWED_METHODS} if isinstance(exc, MethodNotAllowedError) else None
+        if isinstance(exc, MintRefusedError):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+            name = "MintBudgetExceeded" if isinstance(exc, MintBudgetExceededError) else "AuthQuotaReserved"
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         if exc.status >= 500:
             logger.error("vending failed", extra={"error": exc.code})
         return _error(exc.status, exc.code, str(exc), headers)

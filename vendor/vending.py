@@ -12,11 +12,19 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import BadRequestError, ForbiddenError, MomentoAuthenticationError, PayloadTooLargeError
+from shared.errors import (
+    BadRequestError,
+    ForbiddenError,
+    MintRefusedError,
+    MomentoAuthenticationError,
+    MomentoLimitExceededError,
+    PayloadTooLargeError,
+)
 from shared.momento_types import VendedToken
 from shared.permissions import Permission, permissions_from_json, permissions_to_json
 from vendor.identity import Identity
 from vendor.master_key import MasterKeySource
+from vendor.mint_budget import MintBudget
 from vendor.policy import Grant, Policy
 from vendor.token_cache import TokenCache
 
@@ -64,13 +72,24 @@ def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
 
 
 def cache_key(identity: Identity, grant: Grant) -> str:
-    """A digest of (caller, permissions, lifetime): no identity or scope in cache item names."""
+    """A digest of (caller, permissions, lifetime): no identity or scope in cache item names.
+
+    A shared grant is keyed by its rule instead of the caller, so every caller of the rule (in
+    every container) finds the one token; a per-caller grant never is (`Grant.shared_rule` is
+    None whenever a placeholder or a per-caller rule contributed).
+    """
+    owner = ["rule", grant.shared_rule] if grant.shared_rule is not None else identity.principal
     material = json.dumps(
-        [identity.principal, permissions_to_json(grant.permissions), grant.ttl_seconds],
+        [owner, permissions_to_json(grant.permissions), grant.ttl_seconds],
         sort_keys=True,
         separators=(",", ":"),
     )
     return "vend-" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def budget_owner(identity: Identity, grant: Grant) -> str:
+    """Whose mint budget a mint spends: the shared rule's for a shared grant, else the caller's."""
+    return f"rule:{grant.shared_rule}" if grant.shared_rule is not None else f"principal:{identity.principal}"
 
 
 class Vendor:
@@ -82,11 +101,13 @@ class Vendor:
         master_keys: MasterKeySource,
         access: MomentoAccess,
         tokens: TokenCache,
+        budget: MintBudget | None = None,
     ) -> None:
         self._policy = policy
         self._master_keys = master_keys
         self._access = access
         self._tokens = tokens
+        self._budget = budget
 
     def vend(self, identity: Identity, request: VendRequest) -> dict[str, Any]:
         try:
@@ -96,7 +117,24 @@ class Vendor:
                 "vend refused", extra={"audit": {"caller": identity.principal, "reason": str(exc)}}
             )
             raise
-        outcome = self._tokens.get_or_mint(cache_key(identity, grant), lambda: self._mint(identity, grant))
+        try:
+            outcome = self._tokens.get_or_mint(
+                cache_key(identity, grant), lambda: self._admitted_mint(identity, grant)
+            )
+        except (MintRefusedError, MomentoLimitExceededError) as exc:
+            retry = exc.retry_after_seconds if isinstance(exc, MintRefusedError) else None
+            audit_logger.warning(
+                "vend throttled",
+                extra={
+                    "audit": {
+                        "caller": identity.principal,
+                        "reason": exc.code,
+                        "retryAfter": retry,
+                        "sharedRule": grant.shared_rule,
+                    }
+                },
+            )
+            raise
         token = outcome.token
         permissions = permissions_to_json(grant.permissions)
         audit_logger.info(
@@ -108,20 +146,33 @@ class Vendor:
                     "permissions": permissions,
                     "expiresAt": token.expires_at,
                     "source": outcome.source,
+                    "sharedRule": grant.shared_rule,
                 }
             },
         )
         return response_body(token, permissions)
 
+    def _admitted_mint(self, identity: Identity, grant: Grant) -> VendedToken:
+        """A mint the budget admits first (else `MintRefusedError`, nothing minted)."""
+        if self._budget is None:
+            return self._mint(identity, grant)
+        admission = self._budget.admit(budget_owner(identity, grant))
+        try:
+            return self._mint(identity, grant)
+        except MomentoLimitExceededError:
+            self._budget.refund(admission)
+            raise
+
     def _mint(self, identity: Identity, grant: Grant) -> VendedToken:
         """Mint with the cached key; a refused key means a rotation we have not seen: re-read, retry once."""
+        token_id = grant.shared_token_id or identity.token_id
         try:
             return self._access.mint_token(
-                self._master_keys.get(), grant.permissions, grant.ttl_seconds, identity.token_id
+                self._master_keys.get(), grant.permissions, grant.ttl_seconds, token_id
             )
         except MomentoAuthenticationError:
             key = self._master_keys.force_refresh()
-            return self._access.mint_token(key, grant.permissions, grant.ttl_seconds, identity.token_id)
+            return self._access.mint_token(key, grant.permissions, grant.ttl_seconds, token_id)
 
 
 def response_body(token: VendedToken, permissions: list[dict[str, str]]) -> dict[str, Any]:
