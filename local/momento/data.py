@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import queue
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from local.momento.clock import Clock
@@ -29,6 +31,14 @@ class TopicMessage:
     binary: bytes | None
     publisher_id: str
 
+
+#: A `SetIf` condition: given the live value (None = absent), may the write happen?
+Condition = Callable[[bytes | None], bool]
+
+#: What `Increment` accepts as the stored value: a UTF-8 base-10 integer (cacheclient.proto,
+#: `_IncrementRequest`; Momento's API reference "Increment"). Guess: an optional sign, no spaces.
+_INTEGER = re.compile(rb"[+-]?[0-9]+")
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 #: Put on a subscriber's queue to end its stream (server stop, cache deleted).
 CLOSE = object()
@@ -92,6 +102,40 @@ class CacheStore:
                 return False
             cache.items[key] = _Item(value, self._expiry(ttl_ms))
             return True
+
+    def set_if(
+        self, account: str, name: str, key: bytes, value: bytes, ttl_ms: int, condition: Condition
+    ) -> bool:
+        """Write `value` if `condition(live value)` holds, atomically; True when stored."""
+        with self._lock:
+            cache = self._cache(account, name)
+            item = self._live(cache, key)
+            if not condition(None if item is None else item.value):
+                return False
+            cache.items[key] = _Item(value, self._expiry(ttl_ms))
+            return True
+
+    def increment(self, account: str, name: str, key: bytes, amount: int, ttl_ms: int) -> int:
+        """Add `amount` to the integer stored at `key` (a missing item counts as 0) and store the
+        result as a base-10 string with a fresh TTL. Not an integer, or an i64 overflow ->
+        FAILED_PRECONDITION, nothing changed."""
+        with self._lock:
+            cache = self._cache(account, name)
+            item = self._live(cache, key)
+            current = 0
+            if item is not None:
+                if _INTEGER.fullmatch(item.value) is None:
+                    raise MomentoError(
+                        Code.FAILED_PRECONDITION, "Increment: the stored value is not a base-10 integer"
+                    )
+                current = int(item.value)
+            result = current + amount
+            if not _I64_MIN <= result <= _I64_MAX or not _I64_MIN <= current <= _I64_MAX:
+                raise MomentoError(
+                    Code.FAILED_PRECONDITION, "Increment: the result overflows a signed 64-bit integer"
+                )
+            cache.items[key] = _Item(str(result).encode(), self._expiry(ttl_ms))
+            return result
 
     def delete_key(self, account: str, name: str, key: bytes) -> None:
         with self._lock:

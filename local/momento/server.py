@@ -52,7 +52,10 @@ class ServerConfig:
     #: Auth quota: token/key operations per second per account (None = unlimited).
     quota_rate: float | None = 5.0
     quota_burst: float | None = None
-    max_token_seconds: int = 3600
+    #: Momento's hard limit: disposable token TTL 25 hours (docs/platform/limits/auth.mdx).
+    max_token_seconds: int = 25 * 3600
+    #: Longest disposable token id accepted (the JS SDK's client-side limit; server-side: a guess).
+    max_token_id_chars: int = 64
     max_permissions: int = 20
     max_workers: int = 64
     heartbeat_seconds: float = 5.0
@@ -62,6 +65,7 @@ class ServerConfig:
 @dataclass(frozen=True)
 class MintedV1Key:
     api_key: str = field(repr=False)
+    #: "" for a never-expiring key (Momento gives those no refresh token).
     refresh_token: str = field(repr=False)
     #: Epoch seconds; None for a never-expiring key.
     valid_until: int | None
@@ -70,7 +74,11 @@ class MintedV1Key:
 
     def console_json(self) -> dict[str, Any]:
         """What the Momento console's "Download JSON" holds: apiKey, refreshToken, validUntil."""
-        return {"apiKey": self.api_key, "refreshToken": self.refresh_token, "validUntil": self.valid_until}
+        return {
+            "apiKey": self.api_key,
+            "refreshToken": self.refresh_token or None,
+            "validUntil": self.valid_until,
+        }
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,11 @@ class MomentoLocalServer:
             endpoint=cfg.endpoint,
             quota_rate=cfg.quota_rate,
             quota_burst=cfg.quota_burst,
-            limits=Limits(max_token_seconds=cfg.max_token_seconds, max_permissions=cfg.max_permissions),
+            limits=Limits(
+                max_token_seconds=cfg.max_token_seconds,
+                max_permissions=cfg.max_permissions,
+                max_token_id_chars=cfg.max_token_id_chars,
+            ),
             secret=cfg.secret,
         )
         self._grpc: grpc.Server | None = None
