@@ -53,6 +53,10 @@ class VendorSettings:
     unavailable_retry_after_seconds: int
     #: Retry-After sent with 429 (Momento's auth quota exceeded).
     throttled_retry_after_seconds: int
+    #: A policy too large for the environment: SSM parameter or AppConfig (vendor/policy_source.py).
+    policy_parameter: str | None = None
+    policy_appconfig: str | None = None
+    policy_max_age_seconds: int = 60
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> VendorSettings:
@@ -84,8 +88,20 @@ class VendorSettings:
             throttled_retry_after_seconds=env.int(
                 "THROTTLED_RETRY_AFTER_SECONDS", 1, minimum=1, maximum=3600
             ),
+            policy_parameter=env.optional_str("VENDING_POLICY_PARAMETER"),
+            policy_appconfig=env.optional_str("VENDING_POLICY_APPCONFIG"),
+            policy_max_age_seconds=env.int("VENDING_POLICY_MAX_AGE_SECONDS", 60, minimum=1, maximum=3600),
         )
-        if settings.policy_document is None and not any(p.startswith("VENDING_POLICY") for p in env.problems):
+        sources = [s for s in (settings.policy_parameter, settings.policy_appconfig) if s]
+        if len(sources) + (settings.policy_document is not None) > 1:
+            env.problems.append(
+                "set only one of VENDING_POLICY, VENDING_POLICY_PARAMETER and VENDING_POLICY_APPCONFIG"
+            )
+        elif (
+            not sources
+            and settings.policy_document is None
+            and not any(p.startswith("VENDING_POLICY") for p in env.problems)
+        ):
             env.problems.append("VENDING_POLICY is required (a JSON policy document)")
         env.check()
         return settings

@@ -18,6 +18,7 @@ from shared.permissions import Permission, permissions_from_json, permissions_to
 from vendor.identity import Identity
 from vendor.master_key import MasterKeySource
 from vendor.policy import Grant, Policy
+from vendor.policy_source import PolicySource
 from vendor.token_cache import TokenCache
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class Vendor:
 
     def __init__(
         self,
-        policy: Policy,
+        policy: Policy | PolicySource,
         master_keys: MasterKeySource,
         access: MomentoAccess,
         tokens: TokenCache,
