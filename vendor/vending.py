@@ -26,6 +26,7 @@ from vendor.identity import Identity
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import MintBudget
 from vendor.policy import Grant, Policy
+from vendor.policy_source import PolicySource
 from vendor.token_cache import TokenCache
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class Vendor:
 
     def __init__(
         self,
-        policy: Policy,
+        policy: Policy | PolicySource,
         master_keys: MasterKeySource,
         access: MomentoAccess,
         tokens: TokenCache,

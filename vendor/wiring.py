@@ -14,7 +14,7 @@ from botocore.config import Config
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
-from vendor.policy import Policy
+from vendor.policy_source import policy_for
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
 from vendor.vending import Vendor
@@ -80,9 +80,7 @@ def build_vendor(
 ) -> Vendor:
     """The vendor with real clients; `access` / `secrets_manager` may be handed in (tests, bench)."""
     reserved = frozenset({settings.shared_token_cache_name} if settings.shared_token_cache_name else ())
-    policy = Policy.from_json(
-        settings.policy_document, settings.max_token_ttl_seconds, reserved_caches=reserved
-    )
+    policy = policy_for(settings, reserved)
     momento = access if access is not None else SdkMomentoAccess(settings.common)
     master_keys = MasterKeySource(
         secrets_manager if secrets_manager is not None else secrets_manager_client(settings),
