@@ -27,6 +27,7 @@ from vendor.master_key import MasterKeySource
 from vendor.mint_budget import MintBudget
 from vendor.policy import Grant, Policy
 from vendor.policy_source import PolicySource
+from vendor.request_json import load_json
 from vendor.token_cache import TokenCache
 
 if TYPE_CHECKING:
@@ -55,10 +56,7 @@ def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
         raise PayloadTooLargeError(f"request body is larger than {max_body_bytes} bytes")
     if body is None or not body.strip():
         return VendRequest()
-    try:
-        raw = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequestError("request body is not valid JSON") from None
+    raw = load_json(body)
     if not isinstance(raw, dict):
         raise BadRequestError("request body must be a JSON object")
     extra = sorted(set(raw) - _REQUEST_FIELDS)

@@ -64,11 +64,16 @@ def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
     )
 
 
-def secrets_manager_client(settings: VendorSettings) -> Any:
+#: The periodic version check is bounded as a whole: one attempt, about two seconds at most. It
+#: runs in one request while the others are served the still-valid key (`vendor.master_key`).
+VERSION_CHECK_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1})
+
+
+def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
     return boto3.client(
         "secretsmanager",
         endpoint_url=settings.common.secrets_manager_endpoint_url,
-        config=_SECRETS_MANAGER_CONFIG,
+        config=config,
     )
 
 
@@ -86,6 +91,9 @@ def build_vendor(
         secrets_manager if secrets_manager is not None else secrets_manager_client(settings),
         settings.secret_id,
         settings.version_check_interval_seconds,
+        version_client=None
+        if secrets_manager is not None
+        else secrets_manager_client(settings, VERSION_CHECK_CONFIG),
     )
     shared: SharedTokenStore | None = None
     counters: Counters = LocalCounters()
