@@ -32,7 +32,6 @@ import socket
 import struct
 import threading
 import urllib.parse
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -202,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         call = self.server.channel.unary_stream(
             self.path, request_serializer=None, response_deserializer=None
         )
-        replies: Iterator[bytes] = call(message, metadata=metadata, timeout=timeout)
+        replies: Any = call(message, metadata=metadata, timeout=timeout)
         self.server.track(replies)
         watcher = threading.Thread(target=self._watch_close, args=(replies,), daemon=True)
         self._start(chunked=True)
