@@ -179,3 +179,9 @@ class RotationFailedError(KeyGuardError):
     """At least one secret of a rotator invocation failed; raised so Lambda retries and alarms see it."""
 
     code = "rotation_failed"
+
+
+class InvalidNameError(BadRequestError):
+    """`?name=` is not a valid token label (letters, digits, `._-`, at most 32 characters)."""
+
+    code = "invalid_name"

@@ -19,6 +19,7 @@ from vendor.identity import Identity
 from vendor.master_key import MasterKeySource
 from vendor.policy import Grant, Policy
 from vendor.token_cache import TokenCache
+from vendor.token_label import labelled_token_id
 
 if TYPE_CHECKING:
     from shared.momento_access import MomentoAccess
@@ -34,6 +35,8 @@ class VendRequest:
 
     permissions: tuple[Permission, ...] | None = None
     ttl_seconds: int | None = None
+    #: `?name=`: becomes part of the token id (`vendor.token_label`), never of the scope.
+    label: str | None = None
 
 
 def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
@@ -63,10 +66,13 @@ def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
     return VendRequest(permissions=permissions, ttl_seconds=ttl)
 
 
-def cache_key(identity: Identity, grant: Grant) -> str:
-    """A digest of (caller, permissions, lifetime): no identity or scope in cache item names."""
+def cache_key(identity: Identity, grant: Grant, label: str | None = None) -> str:
+    """A digest of (caller, permissions, lifetime, label): no identity or scope in cache item names."""
+    parts: list[Any] = [identity.principal, permissions_to_json(grant.permissions), grant.ttl_seconds]
+    if label is not None:
+        parts.append(label)
     material = json.dumps(
-        [identity.principal, permissions_to_json(grant.permissions), grant.ttl_seconds],
+        parts,
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -96,7 +102,10 @@ class Vendor:
                 "vend refused", extra={"audit": {"caller": identity.principal, "reason": str(exc)}}
             )
             raise
-        outcome = self._tokens.get_or_mint(cache_key(identity, grant), lambda: self._mint(identity, grant))
+        token_id = labelled_token_id(identity.token_id, request.label)
+        outcome = self._tokens.get_or_mint(
+            cache_key(identity, grant, request.label), lambda: self._mint(grant, token_id)
+        )
         token = outcome.token
         permissions = permissions_to_json(grant.permissions)
         audit_logger.info(
@@ -113,15 +122,15 @@ class Vendor:
         )
         return response_body(token, permissions)
 
-    def _mint(self, identity: Identity, grant: Grant) -> VendedToken:
+    def _mint(self, grant: Grant, token_id: str) -> VendedToken:
         """Mint with the cached key; a refused key means a rotation we have not seen: re-read, retry once."""
         try:
             return self._access.mint_token(
-                self._master_keys.get(), grant.permissions, grant.ttl_seconds, identity.token_id
+                self._master_keys.get(), grant.permissions, grant.ttl_seconds, token_id
             )
         except MomentoAuthenticationError:
             key = self._master_keys.force_refresh()
-            return self._access.mint_token(key, grant.permissions, grant.ttl_seconds, identity.token_id)
+            return self._access.mint_token(key, grant.permissions, grant.ttl_seconds, token_id)
 
 
 def response_body(token: VendedToken, permissions: list[dict[str, str]]) -> dict[str, Any]:
