@@ -19,6 +19,7 @@ import base64
 import json
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,7 +118,7 @@ def build_event(
     if claims is not None:
         context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     text = body.decode("utf-8", errors="replace") if body else None
-    return {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": f"ANY {path}",
         "rawPath": path,
@@ -127,6 +128,19 @@ def build_event(
         "body": text,
         "isBase64Encoded": False,
     }
+    params = query_string_parameters(query)
+    if params:
+        event["queryStringParameters"] = params
+    return event
+
+
+def query_string_parameters(query: str) -> dict[str, str]:
+    """Payload 2.0's `queryStringParameters`: decoded, repeated names joined with commas (AWS docs,
+    "Working with AWS Lambda proxy integrations for HTTP APIs"); absent when there is no query."""
+    params: dict[str, str] = {}
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        params[name] = f"{params[name]},{value}" if name in params else value
+    return params
 
 
 class LocalLambdaContext:

@@ -94,3 +94,16 @@ def test_without_a_gateway_cors_configuration_preflights_reach_the_function_in_j
     assert resp.status == 200
     assert [e["requestContext"]["http"]["method"] for e in fn.events] == ["OPTIONS"]
     assert plain_options.status == 401
+
+
+def test_query_string_parameters_are_in_the_event_as_api_gateway_sends_them() -> None:
+    fn = Recorder()
+    with serve(fn, auth_mode="none") as base:
+        url = urllib.parse.urlsplit(base)
+        conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
+        conn.request("GET", "/token?name=Tay%20lor&x=1&x=2")
+        conn.getresponse().read()
+        conn.close()
+    event = fn.events[0]
+    assert event["rawQueryString"] == "name=Tay%20lor&x=1&x=2"
+    assert event["queryStringParameters"] == {"name": "Tay lor", "x": "1,2"}
