@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -265,10 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         assert web.stack.grpc_web is not None
         print(f"gRPC-web:   {web.stack.grpc_web.url}", flush=True)
         print("Open the page in two windows, sign in with two names, and chat. Ctrl-C stops.", flush=True)
-        try:
+        with suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
