@@ -234,9 +234,8 @@ class WebStack:
         from local.api_gateway import LocalLambdaContext
         from rotator.app import handler as rotate
 
-        report: dict[str, Any] = rotate(
-            {"secret_id": SECRET_ID, "force": True}, LocalLambdaContext("RotatorFunction")
-        )  # type: ignore[arg-type]
+        context: Any = LocalLambdaContext("RotatorFunction")
+        report: dict[str, Any] = rotate({"secret_id": SECRET_ID, "force": True}, context)
         return report
 
     def current_master_key_id(self) -> str | None:
