@@ -239,7 +239,8 @@ class WebStack:
         return report
 
     def current_master_key_id(self) -> str | None:
-        current = json.loads(self.sm.get_secret_value(SecretId=SECRET_ID)["SecretString"])
+        stored = self.sm.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")
+        current = json.loads(stored["SecretString"])
         cred = self.stack.momento.credential(current["apiKey"])
         return None if cred is None else cred.key_id
 
