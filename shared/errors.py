@@ -225,3 +225,9 @@ class RotationRefusedError(KeyGuardError):
     """A rotation was asked for that would do more harm than good (nothing was changed)."""
 
     code = "rotation_refused"
+
+
+class InvalidNameError(BadRequestError):
+    """`?name=` is not a valid token label (letters, digits, `._-`, at most 32 characters)."""
+
+    code = "invalid_name"
