@@ -166,6 +166,31 @@ class MethodNotAllowedError(VendingError):
     status = 405
 
 
+class MintRefusedError(VendingError):
+    """The vendor will not mint now (its own quota rules); nothing was minted. HTTP 429."""
+
+    code = "mint_refused"
+    status = 429
+    retryable = True
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        #: Seconds until a retry can succeed (the `Retry-After` header).
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class MintBudgetExceededError(MintRefusedError):
+    """This principal (or shared rule) used its mint budget for the current window."""
+
+    code = "mint_budget_exceeded"
+
+
+class AuthQuotaReservedError(MintRefusedError):
+    """Vendors used their share of Momento's per-account auth quota; the rest is the rotator's."""
+
+    code = "auth_quota_reserved"
+
+
 # --- rotator events ---------------------------------------------------------------------------
 
 
@@ -200,3 +225,9 @@ class RotationRefusedError(KeyGuardError):
     """A rotation was asked for that would do more harm than good (nothing was changed)."""
 
     code = "rotation_refused"
+
+
+class InvalidNameError(BadRequestError):
+    """`?name=` is not a valid token label (letters, digits, `._-`, at most 32 characters)."""
+
+    code = "invalid_name"

@@ -11,7 +11,7 @@ only in `IssuedKey` / `VendedToken` / `MasterKey`, whose reprs are redacted.
   SDK has no such call). They are never retried: both spend or create something, and a
   timeout may hide a success (the refresh token may then be spent).
 - `generate_v2` / `revoke_v2` / `list_v2_keys` use the API keys HTTP API (`shared.momento_api_keys`).
-- `mint_token`, `check_key`, `cache_get`, `cache_set` use the SDK's `AuthClient` and
+- `mint_token`, `check_key`, `cache_get`, `cache_set`, `increment` use the SDK's `AuthClient` and
   `CacheClient` with its Lambda presets; clients are kept per key (a channel per call would
   cost a TLS handshake each time) and closed when the key falls out of use.
 - `MOMENTO_LOCAL_ENDPOINT=host:port` (development only) points every gRPC call at a
@@ -41,7 +41,7 @@ from momento import AuthClient, CacheClient, Configurations, CredentialProvider
 from momento.auth.access_control.disposable_token_scope import DisposableTokenProps
 from momento.config.auth_configurations import AuthConfigurations
 from momento.errors import SdkException
-from momento.responses import CacheGet, CacheSet
+from momento.responses import CacheGet, CacheIncrement, CacheSet
 from momento.responses.auth.generate_disposable_token import GenerateDisposableToken
 from momento.utilities import ExpiresIn
 from momento_wire_types.generated import auth_pb2 as auth_pb
@@ -124,6 +124,12 @@ class MomentoAccess(Protocol):
 
     def cache_set(self, key: MasterKey, cache_name: str, item_key: str, value: str, ttl_seconds: int) -> None:
         """SDK CacheClient.set with a TTL."""
+        ...
+
+    def increment(
+        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
+    ) -> int:
+        """SDK CacheClient.increment (atomic; a missing item counts from 0): the new value."""
         ...
 
 
@@ -417,6 +423,21 @@ class SdkMomentoAccess:
             raise momento_error(
                 "cache set", response.error_code, response.message, (*_secrets(key, entry), value)
             )
+
+    def increment(
+        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
+    ) -> int:
+        if ttl_seconds <= 0:
+            raise MomentoInvalidRequestError("a counter needs a positive TTL")
+        entry = self._entry(key)
+        response = entry.cache.increment(cache_name, item_key, amount, timedelta(seconds=ttl_seconds))
+        if isinstance(response, CacheIncrement.Success):
+            return int(response.value)
+        if isinstance(response, CacheIncrement.Error):
+            raise momento_error(
+                "cache increment", response.error_code, response.message, _secrets(key, entry)
+            )
+        raise AssertionError(f"unexpected SDK response type {type(response).__name__}")
 
 
 def _cell_of(cache_endpoint: str) -> str | None:

@@ -69,12 +69,21 @@ def _check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib follows redirects and re-sends every header, `Authorization` (the master key)
+    included, to the new origin. Returning None makes the 3xx an `HTTPError` instead."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
 class ApiKeysHttpApi:
     """One instance per base URL; stateless apart from it, so it is safe to share."""
 
     def __init__(self, base_url: str, timeout_seconds: float) -> None:
         self._base = _check_base_url(base_url)
         self._timeout = timeout_seconds
+        self._opener = urllib.request.build_opener(_RefuseRedirects)
 
     @property
     def base_url(self) -> str:
@@ -136,10 +145,15 @@ class ApiKeysHttpApi:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self._base + path, data=data, headers=headers, method=method)  # noqa: S310 (scheme checked in __init__)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (scheme checked)
+            with self._opener.open(request, timeout=self._timeout) as response:
                 raw = response.read(_MAX_RESPONSE)
         except urllib.error.HTTPError as exc:
             with exc:
+                if 300 <= exc.code < 400:
+                    raise MomentoUnavailableError(
+                        f"Momento {operation} failed: the API answered a redirect ({exc.code}); "
+                        "redirects are refused so the key is never sent to another origin"
+                    ) from None
                 if missing_ok and exc.code == 404:
                     return None
                 detail = _error_detail(exc.read(_MAX_RESPONSE))
