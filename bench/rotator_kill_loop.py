@@ -148,7 +148,9 @@ class Loop:
         ready = process.stdout.readline().strip()
         if ready != "READY":
             process.kill()
-            raise RuntimeError(f"child did not start: {ready!r} {process.stderr.read() if process.stderr else ''}")
+            raise RuntimeError(
+                f"child did not start: {ready!r} {process.stderr.read() if process.stderr else ''}"
+            )
         time.sleep(self.rng.uniform(0, window))
         killed = process.poll() is None
         if killed:
@@ -166,7 +168,9 @@ class Loop:
     def fresh_document(self, kind: str, account: str) -> dict[str, Any]:
         if kind == "v1":
             return dict(self.server.mint_master_key(account, 30 * DAY).console_json())
-        minted = self.server.mint_v2_key(account, role_id="owner", expires_at=int(self.server.clock.now()) + 30 * DAY)
+        minted = self.server.mint_v2_key(
+            account, role_id="owner", expires_at=int(self.server.clock.now()) + 30 * DAY
+        )
         return {
             "apiKey": minted.api_key,
             "endpoint": minted.endpoint,
@@ -291,7 +295,9 @@ class Loop:
     def refresh_counts(self) -> dict[str, int]:
         spent_twice = sum(1 for outcomes in self.refreshes.values() if outcomes.count(True) > 1)
         presented_after_spent = sum(
-            1 for outcomes in self.refreshes.values() if True in outcomes and outcomes.index(True) < len(outcomes) - 1
+            1
+            for outcomes in self.refreshes.values()
+            if True in outcomes and outcomes.index(True) < len(outcomes) - 1
         )
         return {
             "refresh_tokens_presented": len(self.refreshes),

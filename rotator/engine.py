@@ -422,7 +422,7 @@ class Rotation:
         self, state: SecretState, current: StoredVersion, secret: MasterSecret, placeholder: str | None
     ) -> tuple[Strategy, Claim, MasterSecret]:
         """Claim the rotation and store a successor as AWSPENDING; returns what it used and made."""
-        strategy = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
+        [strategy] = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
         self._check_current(secret)
         claim = self._claim(state, current, placeholder)
         try:
