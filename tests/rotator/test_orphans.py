@@ -214,3 +214,21 @@ def test_an_orphan_search_momento_refuses_is_recorded_and_the_rotation_goes_on(r
     store = SecretStore(rstack.client(), SECRET_ID)
     [suspected] = read_orphans(store, store.describe())
     assert (suspected.kind, suspected.key_id, suspected.revoked) == ("v2", None, False)
+
+
+def test_the_state_readers_see_the_claim_and_the_promotion(rstack: RotatorStack) -> None:
+    from rotator.state import current_since, read_claim
+
+    _v2_secret(rstack)
+    rotation = rstack.rotation()
+    rotated = rotation.run(force=True)
+    store = SecretStore(rstack.client(), SECRET_ID)
+    state = store.describe()
+    claim = read_claim(store, state)
+    assert claim is not None
+    assert (claim.run_id, claim.for_version) == (rotation.run_id, rotated.previous_version_id)
+    assert claim.pending_version_id == rotated.current_version_id
+    assert not claim.held(rotated.current_version_id or "", rstack.clock(), 900)
+    assert current_since(store, state, rotated.current_version_id or "") == pytest.approx(
+        rstack.clock(), abs=5
+    )
