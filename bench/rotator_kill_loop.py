@@ -271,6 +271,8 @@ class Loop:
             [result] = self.run_to_end(secret_id)["results"]
             outcome = result.get("operator_action") or result.get("error_code") or result["outcome"]
             outcomes[outcome] += 1
+            if outcome not in {"rotated", "resumed"} and os.environ.get("KILL_LOOP_VERBOSE"):
+                print(f"{kind} cycle {counts['cycles']}: {result.get('error', '')[:300]}", file=sys.stderr)
             counts["orphans_revoked_by_next_run"] += int(result.get("orphans_revoked", 0))
             if result.get("operator_action"):
                 # the runbook: store a fresh console key
