@@ -320,11 +320,17 @@ class Loop:
             if not self.works(self.stage_value(secret_id, "AWSCURRENT")):
                 counts["keys_lost_right_after_kill"] += 1
             self.server.clock.advance(LEASE + 1)
+            before = self.stage_value(secret_id, "AWSCURRENT") or {}
             [result] = self.resume_in_process(secret_id)["results"]
             outcome = result.get("operator_action") or result.get("error_code") or result["outcome"]
             outcomes[outcome] += 1
             if outcome not in {"rotated", "resumed"} and os.environ.get("KILL_LOOP_VERBOSE"):
-                print(f"{kind} cycle {counts['cycles']}: {result.get('error', '')[:300]}", file=sys.stderr)
+                history = self.refreshes.get(str(before.get("refreshToken")), [])
+                print(
+                    f"{kind} cycle {counts['cycles']}: {result.get('error', '')[:160]} "
+                    f"(stored refresh token presented before: {history}; unkilled: {dict(self.unkilled)})",
+                    file=sys.stderr,
+                )
             counts["orphans_revoked_by_next_run"] += int(result.get("orphans_revoked", 0))
             counts["orphans_reported_alive_by_next_run"] += int(result.get("orphans_left", 0))
             if result.get("operator_action"):

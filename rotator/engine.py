@@ -191,6 +191,8 @@ class Claim:
     earlier_rotation_ids: tuple[str, ...] = ()
     #: Some earlier claim was abandoned (its run died or lost track), not released.
     took_over_abandoned: bool = False
+    #: The AWSCURRENT version the claim rotates from.
+    for_version: str = ""
 
 
 def _derived_id(arn: str, current_version_id: str, purpose: str, generation: int) -> str:
@@ -511,7 +513,9 @@ class Rotation:
                     pending_version_id=pending_id,
                 ),
             )
-            return Claim(generation, claim_id, pending_id, tuple(dict.fromkeys(earlier)), abandoned)
+            return Claim(
+                generation, claim_id, pending_id, tuple(dict.fromkeys(earlier)), abandoned, current.version_id
+            )
         raise RotationStateError(
             f"{MAX_CLAIM_GENERATIONS} abandoned claims in a row on {self.secret_id!r}; is it crashing?"
         )
@@ -528,8 +532,6 @@ class Rotation:
         generation = record.get("generation") if isinstance(record, dict) else None
         if record.get("forVersion") != current_version_id or not isinstance(generation, int):
             return 0
-        if claim_id != _derived_id(state.arn, current_version_id, "claim", generation):
-            return 0  # not a record this rotator wrote
         return max(0, generation)
 
     def _held_claim(self, claim_id: str) -> _HeldClaim:
@@ -549,8 +551,23 @@ class Rotation:
 
     def _release(self, claim: Claim, why: str) -> None:
         """Give the claim back (best effort: if this fails, the lease expires as before)."""
+        # The label moves to a small release record instead of off the claim: the next run then
+        # still finds the latest generation there (a removed label sent it back to generation 0,
+        # and twenty released claims later every run failed).
+        record = json.dumps(
+            {
+                "keyguardClaim": self.run_id,
+                "released": True,
+                "claimedAt": 0,
+                "releasedAt": int(self.clock()),
+                "forVersion": claim.for_version,
+                "generation": claim.generation,
+                "pendingVersion": claim.pending_version_id,
+            }
+        )
+        release_id = str(uuid.uuid5(_NAMESPACE, f"{claim.version_id}|released"))
         try:
-            self.store.move_stage(CLAIM_LABEL, to_version=None, from_version=claim.version_id)
+            self.store.put(release_id, record, (CLAIM_LABEL,))
         except KeyGuardError as release_error:
             self.log.warning(
                 "could not release the rotation claim; it expires after its lease",

@@ -5,7 +5,8 @@ without key material; this module reads them the way `rotator.engine` judges the
 
 - the claim (`read_claim`): the `KEYGUARD_CLAIM` record `{keyguardClaim (run id), claimedAt,
   forVersion (the AWSCURRENT it rotates from), generation, pendingVersion (where the successor
-  goes; also the rotation id in a v2 successor's description)}`.
+  goes; also the rotation id in a v2 successor's description)}`; a claim given back moves the
+  label to a release record with the same fields plus `released: true` (and `claimedAt` 0).
 - when AWSCURRENT replaced AWSPREVIOUS, from which the v2 revoke grace runs (`current_since`):
   the `KEYGUARD_PROMOTED` record `{keyguardPromoted, replaced, promotedAt}`.
 - the replaced v2 key is revoked: the `KEYGUARD_REVOKED` label on the AWSPREVIOUS version.
@@ -37,10 +38,14 @@ class ClaimRecord:
     generation: int | None
     #: Where the successor is (to be) stored, and the rotation id in a v2 successor's description.
     pending_version_id: str | None
+    #: The run gave it back (Momento issued nothing): the label sits on a release record.
+    released: bool = False
 
     def held(self, current_version_id: str, now: float, lease_seconds: float) -> bool:
         """True while it blocks rotations of `current_version_id` (younger than the lease)."""
-        return self.for_version == current_version_id and now - self.claimed_at < lease_seconds
+        if self.released or self.for_version != current_version_id:
+            return False
+        return now - self.claimed_at < lease_seconds
 
 
 def _record(store: SecretStore, version_id: str | None) -> dict[str, Any] | None:
@@ -73,6 +78,7 @@ def read_claim(store: SecretStore, state: SecretState) -> ClaimRecord | None:
         for_version=text("forVersion"),
         generation=generation if isinstance(generation, int) else None,
         pending_version_id=text("pendingVersion"),
+        released=record.get("released") is True,
     )
 
 

@@ -48,3 +48,12 @@ def assert_clean_after_rotation(sm: SecretsManagerClient, secret_id: str) -> Non
     labels = stages(sm, secret_id)
     assert sum("AWSCURRENT" in staged for staged in labels.values()) == 1
     assert not any("AWSPENDING" in staged for staged in labels.values()), labels
+
+
+def assert_no_live_claim(sm: SecretsManagerClient, secret_id: str) -> None:
+    """No run holds the rotation: no claim label, or it sits on a release record."""
+    claim = holder(sm, secret_id, "KEYGUARD_CLAIM")
+    if claim is None:
+        return
+    record = json.loads(sm.get_secret_value(SecretId=secret_id, VersionId=claim)["SecretString"])
+    assert record.get("released") is True, record

@@ -169,3 +169,21 @@ def test_a_long_outage_of_abandoned_claims_never_locks_the_secret(rstack: Rotato
     result = rstack.rotation().run()
     assert (result.outcome, result.strategy) == (Outcome.ROTATED, "refresh")
     assert_works(rstack.momento, value(rstack.client(), SECRET_ID)["apiKey"])
+
+
+def test_claims_given_back_again_and_again_never_lock_the_secret(rstack: RotatorStack) -> None:
+    # Found by the kill loop: a released claim removed its label, so the next run started again
+    # at generation 0; after 20 released claims on one version every run failed (rotation_state).
+    from shared.errors import MomentoLimitExceededError
+    from tests.rotator.faults import MomentoFaults
+
+    minted = rstack.mint_v1(30 * DAY)
+    rstack.create_secret(minted.console_json())
+    rstack.clock.advance(21 * DAY)
+    for _ in range(22):
+        momento = MomentoFaults(rstack.momento)
+        momento.fail("refresh_v1", MomentoLimitExceededError("injected"))  # refused: claim given back
+        with pytest.raises(MomentoLimitExceededError):
+            rstack.rotation(momento=momento).run()
+    result = rstack.rotation().run()
+    assert (result.outcome, result.strategy) == (Outcome.ROTATED, "refresh")

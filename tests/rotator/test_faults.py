@@ -20,7 +20,13 @@ from shared.errors import (
     RotationInProgressError,
 )
 from shared.momento_access import SdkMomentoAccess
-from tests.rotator.asserts import assert_clean_after_rotation, assert_works, holder, value
+from tests.rotator.asserts import (
+    assert_clean_after_rotation,
+    assert_no_live_claim,
+    assert_works,
+    holder,
+    value,
+)
 from tests.rotator.faults import MomentoFaults, Params, SecretsManagerFaults, staged
 from tests.rotator.support import SECRET_ID, RotatorStack
 
@@ -181,7 +187,7 @@ def test_momento_quota_exceeded_is_retryable_changes_nothing_and_releases_the_cl
     assert raised.value.retryable
     assert value(rstack.client(), SECRET_ID)["apiKey"] == old_key
     # AND Momento certainly issued nothing, so the claim was given back
-    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
     # AND the next run, well within the claim lease, rotates instead of reporting "in progress"
     assert rstack.rotation().run().outcome is Outcome.ROTATED
     assert value(rstack.client(), SECRET_ID)["apiKey"] != old_key

@@ -17,7 +17,14 @@ from rotator.orphans import ORPHANS_LABEL, description_for, read_orphans, rotati
 from rotator.secret_store import SecretStore
 from shared.errors import MomentoPermissionError, SecretStoreError
 from shared.momento_access import ListedV2Key
-from tests.rotator.asserts import assert_clean_after_rotation, assert_refused, assert_works, holder, value
+from tests.rotator.asserts import (
+    assert_clean_after_rotation,
+    assert_no_live_claim,
+    assert_refused,
+    assert_works,
+    holder,
+    value,
+)
 from tests.rotator.faults import Crash, MomentoFaults, SecretsManagerFaults, staged
 from tests.rotator.support import SECRET_ID, RotatorStack
 
@@ -101,7 +108,7 @@ def test_a_successor_that_cannot_be_stored_is_revoked_at_once_and_the_claim_give
     with pytest.raises(SecretStoreError):
         rstack.rotation(client=client).run()
     assert _alive(rstack) == before
-    assert holder(rstack.client(), SECRET_ID, CLAIM_LABEL) is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
     # AND the next run rotates at once, no lease to wait out
     assert rstack.rotation().run().outcome is Outcome.ROTATED
 
@@ -122,7 +129,7 @@ def test_an_unexpected_error_before_anything_was_issued_releases_the_claim(rstac
         rstack.rotation(momento=momento).run()
     assert momento.attempts["generate_v2"] == 0
     # THEN its claim is given back: the next run goes ahead at once (and searches again)
-    assert holder(rstack.client(), SECRET_ID, CLAIM_LABEL) is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
     assert rstack.rotation().run().outcome is Outcome.ROTATED
     assert _alive(rstack) == _held(rstack)
 
@@ -141,7 +148,7 @@ def test_a_plain_base64_secret_fails_clearly_and_leaves_no_claim(rstack: Rotator
         assert result.error is not None
         assert result.error.code == "operator_action_required"
         assert "JSONDecodeError" not in str(result.error)
-    assert holder(rstack.client(), SECRET_ID, CLAIM_LABEL) is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
 
 
 # --- 404 on revoke ------------------------------------------------------------------------------
@@ -250,4 +257,4 @@ def test_a_plain_string_that_is_no_key_is_called_so(rstack: RotatorStack, text: 
     assert result.error is not None
     assert result.error.code == "operator_action_required"
     assert "not a key" in str(result.error)
-    assert holder(rstack.client(), SECRET_ID, CLAIM_LABEL) is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)

@@ -18,7 +18,7 @@ from rotator.invocation import Dependencies
 from rotator.quota import QuotaRetrying
 from shared.errors import MomentoLimitExceededError, MomentoUnavailableError
 from shared.momento_types import MasterKey
-from tests.rotator.asserts import assert_works, holder, value
+from tests.rotator.asserts import assert_no_live_claim, assert_works, holder, value
 from tests.rotator.faults import MomentoFaults
 from tests.rotator.support import SECRET_ID, RotatorStack
 
@@ -77,7 +77,7 @@ def test_out_of_budget_the_refusal_is_reported_and_the_claim_given_back(
     rotation = _real_time_deps(rstack, momento).rotation(SECRET_ID, deadline=time.monotonic() + 0.3)
     with pytest.raises(MomentoLimitExceededError):
         rotation.run()
-    assert holder(rstack.client(), SECRET_ID, CLAIM_LABEL) is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
     assert value(rstack.client(), SECRET_ID)["apiKey"] == due
 
 

@@ -19,7 +19,13 @@ from shared.errors import (
 )
 from shared.momento_types import MasterKey
 from shared.secret_format import parse_secret
-from tests.rotator.asserts import assert_clean_after_rotation, assert_works, holder, value
+from tests.rotator.asserts import (
+    assert_clean_after_rotation,
+    assert_no_live_claim,
+    assert_works,
+    holder,
+    value,
+)
 from tests.rotator.faults import MomentoFaults
 from tests.rotator.support import SECRET_ID, RotatorStack
 
@@ -149,7 +155,7 @@ def test_a_v1_key_without_refresh_token_needs_an_operator_and_nothing_is_claimed
         rstack.rotation(momento=momento).run()
     assert raised.value.reason == "no_refresh_token"
     assert sum(momento.attempts.values()) == 0
-    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
     stored = value(rstack.client(), SECRET_ID)
     assert (stored["momento"] if shape == "seed" else stored) == minted.api_key
 
@@ -179,7 +185,7 @@ def test_a_spent_refresh_token_is_an_operator_action_and_nothing_changes(
     assert momento.attempts["generate_v1"] == 0
     assert holder(rstack.client(), SECRET_ID, "AWSCURRENT") == version
     assert holder(rstack.client(), SECRET_ID, "AWSPENDING") is None
-    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None  # Momento refused: released
+    assert_no_live_claim(rstack.client(), SECRET_ID)  # Momento refused: released
     assert value(rstack.client(), SECRET_ID)["apiKey"] == minted.api_key
     # AND once the operator stores a fresh key (the runbook), the next run rotates at once
     fresh = rstack.mint_v1(30 * DAY)
@@ -201,7 +207,7 @@ def test_an_expired_key_is_an_operator_action_before_any_claim(rstack: RotatorSt
         rstack.rotation(momento=momento).run()
     assert raised.value.reason == "key_refused"
     assert momento.attempts["refresh_v1"] == 0
-    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
     assert value(rstack.client(), SECRET_ID)["apiKey"] == minted.api_key
 
 
@@ -215,7 +221,7 @@ def test_a_key_that_cannot_mint_keeps_its_refresh_token_unspent(rstack: RotatorS
         rstack.rotation(momento=momento).run(force=True)
     assert raised.value.reason == "key_cannot_mint"
     assert momento.attempts["refresh_v1"] == 0
-    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    assert_no_live_claim(rstack.client(), SECRET_ID)
     assert value(rstack.client(), SECRET_ID)["apiKey"] == minted.api_key
     # the refresh token is still good (spending it here proves it was not spent before)
     rstack.momento.refresh_v1(MasterKey(minted.api_key), minted.refresh_token)
