@@ -258,6 +258,10 @@ class SdkMomentoAccess:
             )
         return _KeyClients(provider, endpoint)
 
+    def key_endpoint(self, key: MasterKey) -> str | None:
+        """The key's Momento endpoint (cell), the one its disposable tokens carry; None if unknown."""
+        return self._entry(key).endpoint
+
     def _entry(self, key: MasterKey) -> _KeyClients:
         cache_key = (key.api_key, key.endpoint if read_claims(key.api_key).is_v2 else None)
         evicted: list[_KeyClients] = []

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: A token with less than this left is never handed out, even under throttling.
 MIN_REMAINING_SECONDS = 10
+#: Clock difference tolerated between containers when checking a shared entry's times.
+CLOCK_SKEW_SECONDS = 5
 
 
 class SharedTokenStore(Protocol):
@@ -96,9 +98,14 @@ class TokenCache:
         *,
         clock: Callable[[], float] = time.time,
         max_entries: int = 10_000,
+        endpoint_of: Callable[[], str | None] | None = None,
     ) -> None:
         self._fraction = reuse_fraction
         self._shared = shared
+        #: The current master key's endpoint; a shared entry for another endpoint is refused.
+        self._endpoint_of = endpoint_of
+        #: Endpoints of tokens this container minted (in case the key's endpoint reads differently).
+        self._minted_endpoints: set[str] = set()
         self._clock = clock
         self._max_entries = max_entries
         self._lock = threading.Lock()
@@ -106,7 +113,10 @@ class TokenCache:
         self._flights: dict[str, _Flight] = {}
         self.mints = 0
 
-    def get_or_mint(self, cache_key: str, mint: Callable[[], VendedToken]) -> Outcome:
+    def get_or_mint(
+        self, cache_key: str, mint: Callable[[], VendedToken], lifetime_seconds: int | None = None
+    ) -> Outcome:
+        """A token for `cache_key`; `lifetime_seconds` (the grant's) bounds what a shared entry may hold."""
         with self._lock:
             entry = self._entries.get(cache_key)
             if entry is not None and self._clock() < entry.reuse_until:
@@ -122,7 +132,7 @@ class TokenCache:
             assert flight.result is not None
             return Outcome(flight.result.token, "joined")
         try:
-            outcome, cached = self._lead(cache_key, mint, entry)
+            outcome, cached = self._lead(cache_key, mint, entry, lifetime_seconds)
             flight.result = cached
             return outcome
         except BaseException as exc:
@@ -134,9 +144,13 @@ class TokenCache:
             flight.done.set()
 
     def _lead(
-        self, cache_key: str, mint: Callable[[], VendedToken], stale: CachedToken | None
+        self,
+        cache_key: str,
+        mint: Callable[[], VendedToken],
+        stale: CachedToken | None,
+        lifetime_seconds: int | None,
     ) -> tuple[Outcome, CachedToken]:
-        shared = self._shared_get(cache_key)
+        shared = self._shared_get(cache_key, lifetime_seconds)
         if shared is not None:
             self._remember(cache_key, shared)
             return Outcome(shared.token, "shared"), shared
@@ -149,6 +163,7 @@ class TokenCache:
                 return Outcome(stale.token, "stale"), stale
             raise
         self.mints += 1
+        self._minted_endpoints.add(token.endpoint)
         lifetime = max(0.0, token.expires_at - minted_at)
         cached = CachedToken(token, minted_at, minted_at + self._fraction * lifetime)
         self._remember(cache_key, cached)
@@ -165,7 +180,7 @@ class TokenCache:
                     self._entries.pop(next(iter(self._entries)))
             self._entries[cache_key] = cached
 
-    def _shared_get(self, cache_key: str) -> CachedToken | None:
+    def _shared_get(self, cache_key: str, lifetime_seconds: int | None) -> CachedToken | None:
         if self._shared is None:
             return None
         try:
@@ -176,7 +191,37 @@ class TokenCache:
         cached = CachedToken.from_json(text) if text is not None else None
         if cached is None or self._clock() >= cached.reuse_until:
             return None
+        problem = self._mismatch(cached, lifetime_seconds)
+        if problem is not None:
+            logger.warning(
+                "shared token cache entry does not match the grant; minting", extra={"problem": problem}
+            )
+            return None
         return cached
+
+    def _mismatch(self, cached: CachedToken, lifetime_seconds: int | None) -> str | None:
+        """Why a shared entry cannot be this grant's token, or None (defence in depth behind the seal)."""
+        now = self._clock()
+        token = cached.token
+        if token.expires_at - now < MIN_REMAINING_SECONDS:
+            return "expired"
+        if cached.minted_at > now + CLOCK_SKEW_SECONDS or cached.reuse_until > token.expires_at:
+            return "inconsistent times"
+        if lifetime_seconds is not None and token.expires_at > now + lifetime_seconds + CLOCK_SKEW_SECONDS:
+            return "expiry beyond the grant's lifetime"
+        if (
+            lifetime_seconds is not None
+            and token.expires_at - cached.minted_at > lifetime_seconds + CLOCK_SKEW_SECONDS
+        ):
+            return "lifetime longer than the grant's"
+        if self._endpoint_of is not None:
+            try:
+                expected = {self._endpoint_of()} | self._minted_endpoints
+            except KeyGuardError:
+                expected = set(self._minted_endpoints)
+            if token.endpoint not in expected - {None}:
+                return "endpoint is not the master key's"
+        return None
 
     def _shared_set(self, cache_key: str, cached: CachedToken) -> None:
         if self._shared is None:

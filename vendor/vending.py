@@ -94,7 +94,9 @@ class Vendor:
                 "vend refused", extra={"audit": {"caller": identity.principal, "reason": str(exc)}}
             )
             raise
-        outcome = self._tokens.get_or_mint(cache_key(identity, grant), lambda: self._mint(identity, grant))
+        outcome = self._tokens.get_or_mint(
+            cache_key(identity, grant), lambda: self._mint(identity, grant), grant.ttl_seconds
+        )
         token = outcome.token
         permissions = permissions_to_json(grant.permissions)
         audit_logger.info(

@@ -6,14 +6,18 @@ until the first request, and so tests and the benchmark can build the same objec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.errors import SecretStoreError
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
 from vendor.master_key import MasterKeySource
 from vendor.policy import Policy
+from vendor.sealed_store import SealedTokenStore
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
 from vendor.vending import Vendor
@@ -42,6 +46,22 @@ class MomentoTokenStore:
 #: The periodic version check is bounded as a whole: one attempt, about two seconds at most. It
 #: runs in one request while the others are served the still-valid key (`vendor.master_key`).
 VERSION_CHECK_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1})
+
+
+def secret_reader(client: Any, secret_id: str) -> Callable[[], str]:
+    """Reads a secret's AWSCURRENT string value; botocore failures become `SecretStoreError`."""
+
+    def read() -> str:
+        try:
+            value = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+        except (BotoCoreError, ClientError):
+            raise SecretStoreError(f"cannot read secret {secret_id!r}") from None
+        text = value.get("SecretString")
+        if not isinstance(text, str):
+            raise SecretStoreError(f"secret {secret_id!r} has no SecretString")
+        return text
+
+    return read
 
 
 def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
@@ -73,7 +93,13 @@ def build_vendor(
         else secrets_manager_client(settings, VERSION_CHECK_CONFIG),
     )
     shared: SharedTokenStore | None = None
-    if settings.shared_token_cache_name:
-        shared = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
-    tokens = TokenCache(settings.token_reuse_fraction, shared)
+    endpoint_of = None
+    if settings.shared_token_cache_name and settings.shared_token_cache_key_secret_id:
+        store = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
+        key_client = secrets_manager if secrets_manager is not None else secrets_manager_client(settings)
+        shared = SealedTokenStore(store, secret_reader(key_client, settings.shared_token_cache_key_secret_id))
+        if isinstance(momento, SdkMomentoAccess):
+            sdk = momento
+            endpoint_of = lambda: sdk.key_endpoint(master_keys.get())  # noqa: E731
+    tokens = TokenCache(settings.token_reuse_fraction, shared, endpoint_of=endpoint_of)
     return Vendor(policy, master_keys, momento, tokens)
