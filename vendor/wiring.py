@@ -16,7 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.errors import SecretStoreError
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
 from vendor.master_key import MasterKeySource
-from vendor.policy import Policy
+from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
+from vendor.policy_source import policy_for
 from vendor.sealed_store import SealedTokenStore
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
@@ -41,6 +42,30 @@ class MomentoTokenStore:
 
     def set(self, item_key: str, value: str, ttl_seconds: int) -> None:
         self._access.cache_set(self._master_keys.get(), self._cache_name, item_key, value, ttl_seconds)
+
+
+class MomentoCounters:
+    """`Counters` on the shared Momento cache (atomic `Increment`), so limits hold for every container."""
+
+    def __init__(self, access: MomentoAccess, master_keys: MasterKeySource, cache_name: str) -> None:
+        self._access = access
+        self._master_keys = master_keys
+        self._cache_name = cache_name
+
+    def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        return self._access.increment(self._master_keys.get(), self._cache_name, key, amount, ttl_seconds)
+
+
+def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
+    return MintBudget(
+        BudgetSettings(
+            principal_mints=settings.mint_budget_per_principal,
+            principal_window_seconds=settings.mint_budget_window_seconds,
+            account_rate=settings.auth_quota_per_second,
+            reserve_rate=settings.auth_quota_reserve_per_second,
+        ),
+        counters,
+    )
 
 
 #: The periodic version check is bounded as a whole: one attempt, about two seconds at most. It
@@ -80,9 +105,7 @@ def build_vendor(
 ) -> Vendor:
     """The vendor with real clients; `access` / `secrets_manager` may be handed in (tests, bench)."""
     reserved = frozenset({settings.shared_token_cache_name} if settings.shared_token_cache_name else ())
-    policy = Policy.from_json(
-        settings.policy_document, settings.max_token_ttl_seconds, reserved_caches=reserved
-    )
+    policy = policy_for(settings, reserved)
     momento = access if access is not None else SdkMomentoAccess(settings.common)
     master_keys = MasterKeySource(
         secrets_manager if secrets_manager is not None else secrets_manager_client(settings),
@@ -94,6 +117,8 @@ def build_vendor(
     )
     shared: SharedTokenStore | None = None
     endpoint_of = None
+    counters: Counters = LocalCounters()
+    lease: CounterLease | None = None
     if settings.shared_token_cache_name and settings.shared_token_cache_key_secret_id:
         store = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
         key_client = secrets_manager if secrets_manager is not None else secrets_manager_client(settings)
@@ -101,5 +126,7 @@ def build_vendor(
         if isinstance(momento, SdkMomentoAccess):
             sdk = momento
             endpoint_of = lambda: sdk.key_endpoint(master_keys.get())  # noqa: E731
-    tokens = TokenCache(settings.token_reuse_fraction, shared, endpoint_of=endpoint_of)
-    return Vendor(policy, master_keys, momento, tokens)
+        counters = MomentoCounters(momento, master_keys, settings.shared_token_cache_name)
+        lease = CounterLease(counters)
+    tokens = TokenCache(settings.token_reuse_fraction, shared, lease=lease, endpoint_of=endpoint_of)
+    return Vendor(policy, master_keys, momento, tokens, mint_budget(settings, counters))
