@@ -11,7 +11,7 @@ SAM_VERSION := 1.170.0
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: help venv tools lint typecheck unit test demo bench clean engine lambda-image sam-build local-api
+.PHONY: help venv tools lint typecheck unit test demo bench clean engine lambda-image sam-build local-api conformance-node
 
 help:
 	@echo "make demo   - run the product locally end to end (local Secrets Manager + Momento, rotate, vend, use)"
@@ -47,8 +47,16 @@ unit: venv
 
 # The SAM tests (tests/sam) need a Docker engine and the offline Lambda base image; a missing
 # one fails them, so `make test` provides both first.
-test: venv tools lint typecheck lambda-image
+test: venv tools lint typecheck lambda-image conformance-node
 	$(VENV)/bin/pytest
+
+# Momento's Node.js SDK for tests/conformance (npm ci of the pinned lock; Node.js from apt, as root, when missing).
+CONFORMANCE_NODE := tests/conformance/node
+$(CONFORMANCE_NODE)/node_modules/.package-lock.json: $(CONFORMANCE_NODE)/package-lock.json
+	@command -v npm >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd $(CONFORMANCE_NODE) && npm ci --no-audit --no-fund
+
+conformance-node: $(CONFORMANCE_NODE)/node_modules/.package-lock.json
 
 # --- SAM (offline): see local/lambda-image/build.sh and docs/design.md ------------------------
 # A Docker engine: as root, installs docker.io and starts dockerd when none answers.
