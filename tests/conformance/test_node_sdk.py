@@ -44,7 +44,7 @@ def test_the_node_sdk_conformance_suite_passes() -> None:
             "MOMENTO_OTHER_CACHE": "conformance-other",
         }
         result = subprocess.run(
-            [node, "--test", "--test-reporter=tap"],
+            [node, "--test", "--test-concurrency=4", "--test-reporter=tap"],
             cwd=SUITE,
             env=env,
             capture_output=True,
