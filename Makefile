@@ -53,7 +53,8 @@ test: venv tools lint typecheck lambda-image conformance-node
 # Momento's Node.js SDK for tests/conformance (npm ci of the pinned lock; Node.js from apt, as root, when missing).
 CONFORMANCE_NODE := tests/conformance/node
 $(CONFORMANCE_NODE)/node_modules/.package-lock.json: $(CONFORMANCE_NODE)/package-lock.json
-	@command -v npm >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@command -v npm >/dev/null || { test "$$(id -u)" = 0 || { echo "npm missing: apt-get install nodejs npm (as root)"; exit 1; }; \
+		apt-get update -qq && apt-get install -y -qq nodejs npm; }
 	cd $(CONFORMANCE_NODE) && npm ci --no-audit --no-fund
 
 conformance-node: $(CONFORMANCE_NODE)/node_modules/.package-lock.json
