@@ -287,7 +287,13 @@ def test_alarms_watch_metrics_the_functions_emit(template: dict[str, Any]) -> No
         assert dimension["Name"] == "service"
         watched[services[dimension["Value"]]].add(properties["MetricName"])
     assert watched == {
-        "rotator": {"RotationFailed", "KeyHoursLeft", "RevokeFailed"},
+        "rotator": {
+            "RotationFailed",
+            "KeyHoursLeft",
+            "RevokeFailed",
+            "OperatorActionRequired",
+            "OrphanedKeys",
+        },
         "vendor": {"VendFailed", "VendUnavailable"},
     }
     for package, metrics in watched.items():
