@@ -13,8 +13,9 @@ mint costs nothing at Momento):
    `vendor_rate + 1` vendor mints, so the rotator keeps at least `reserve_rate - 1` operations
    per second even in the worst alignment (and the full reserve on average).
 3. **One minter per grant** (`CounterLease`): when the token cache misses everywhere, the first
-   container to count 1 on the grant's lease counter mints; the others wait for its token to
-   appear in the shared cache instead of minting the same grant again.
+   container to count 1 on the grant's lease counter (per 2-second slot) mints; the others wait
+   for its token to appear in the shared cache instead of minting the same grant again. A holder
+   that minted nothing (refused, failed) counts a release, and the waiters stop waiting.
 
 Across containers the counters live in the shared token cache (`SHARED_TOKEN_CACHE_NAME`),
 updated with Momento's atomic `Increment` (a data-plane call, not an auth operation). Every
@@ -32,6 +33,7 @@ admit one extra mint at a slot boundary, which the reserve absorbs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -204,9 +206,23 @@ class CounterLease:
         self.seconds = seconds
 
     def acquire(self, cache_key: str) -> bool:
-        slot, _ = window(self._clock(), self.seconds)
         try:
-            return self._counters.increment(f"mb:l:{cache_key}:{slot}", 1, 2 * self.seconds) == 1
+            return self._counters.increment(self._key("l", cache_key), 1, 2 * self.seconds) == 1
         except KeyGuardError as exc:
             logger.warning("shared mint lease unavailable; minting without it", extra={"error": exc.code})
             return True
+
+    def release(self, cache_key: str) -> None:
+        """Counted on a second counter: the lease counter itself only ever says who came first."""
+        with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
+            self._counters.increment(self._key("r", cache_key), 1, 2 * self.seconds)
+
+    def released(self, cache_key: str) -> bool:
+        try:
+            return self._counters.increment(self._key("r", cache_key), 0, 2 * self.seconds) > 0
+        except KeyGuardError:
+            return True
+
+    def _key(self, kind: str, cache_key: str) -> str:
+        slot, _ = window(self._clock(), self.seconds)
+        return f"mb:{kind}:{cache_key}:{slot}"
