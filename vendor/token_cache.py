@@ -201,14 +201,12 @@ class TokenCache:
         """
         assert self._lease is not None
         waited = 0.0
-        while waited < self._lease_wait:
+        while not self._lease.released(cache_key) and waited < self._lease_wait:
             self._sleep(self._poll)
             waited += self._poll
             found = self._shared_get(cache_key)
             if found is not None:
                 return found
-            if self._lease.released(cache_key):
-                return None
         return None
 
     def _remember(self, cache_key: str, cached: CachedToken) -> None:
