@@ -232,6 +232,8 @@ class _Template:
 
 
 def _lookup(identity: Identity, name: str) -> str | None:
+    if name in ("principal", "sub") and not identity.names_resources:
+        return None  # an STS session name: chosen by the caller, so it names nothing
     if name == "principal":
         return identity.principal
     if name == "sub":

@@ -14,7 +14,7 @@ from botocore.config import Config
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
-from vendor.policy import Policy
+from vendor.policy_source import policy_for
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
 from vendor.vending import Vendor
@@ -64,11 +64,16 @@ def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
     )
 
 
-def secrets_manager_client(settings: VendorSettings) -> Any:
+#: The periodic version check is bounded as a whole: one attempt, about two seconds at most. It
+#: runs in one request while the others are served the still-valid key (`vendor.master_key`).
+VERSION_CHECK_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1})
+
+
+def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
     return boto3.client(
         "secretsmanager",
         endpoint_url=settings.common.secrets_manager_endpoint_url,
-        config=_SECRETS_MANAGER_CONFIG,
+        config=config,
     )
 
 
@@ -80,14 +85,15 @@ def build_vendor(
 ) -> Vendor:
     """The vendor with real clients; `access` / `secrets_manager` may be handed in (tests, bench)."""
     reserved = frozenset({settings.shared_token_cache_name} if settings.shared_token_cache_name else ())
-    policy = Policy.from_json(
-        settings.policy_document, settings.max_token_ttl_seconds, reserved_caches=reserved
-    )
+    policy = policy_for(settings, reserved)
     momento = access if access is not None else SdkMomentoAccess(settings.common)
     master_keys = MasterKeySource(
         secrets_manager if secrets_manager is not None else secrets_manager_client(settings),
         settings.secret_id,
         settings.version_check_interval_seconds,
+        version_client=None
+        if secrets_manager is not None
+        else secrets_manager_client(settings, VERSION_CHECK_CONFIG),
     )
     shared: SharedTokenStore | None = None
     counters: Counters = LocalCounters()
