@@ -161,7 +161,7 @@ def main(argv: list[str]) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server = Server(("127.0.0.1", 0), _make_request_handler(handler, "jwt"))
+    server = Server(("127.0.0.1", 0), _make_request_handler(handler, "jwt", None))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     Path(argv[0]).write_text(f"http://127.0.0.1:{server.server_address[1]}")
