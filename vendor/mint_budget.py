@@ -131,6 +131,7 @@ class MintBudget:
         *,
         fallback: Counters | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if settings.vendor_rate <= 0:
             raise ValueError("the rotator's reserve leaves the vendor no share of the auth quota")
@@ -138,13 +139,29 @@ class MintBudget:
         self._counters = counters
         self._fallback = fallback if fallback is not None else LocalCounters(clock)
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         # Refusals already known in this container (window / slot number): no counter call for them.
         self._spent: dict[str, int] = {}
         self._slot_taken = -1
 
-    def admit(self, principal: str) -> Admission:
-        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now."""
+    def admit(self, principal: str, *, wait_slots: int = 0) -> Admission:
+        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now.
+
+        `wait_slots` > 0: when the fleet's slot is taken, wait for the next one (up to that many
+        times) instead of refusing at once. For shared grants, whose one mint serves many callers.
+        """
+        while True:
+            try:
+                return self._admit(principal)
+            except AuthQuotaReservedError:
+                if wait_slots <= 0:
+                    raise
+                wait_slots -= 1
+                _, left = window(self._clock(), self.settings.slot_seconds)
+                self._sleep(left + 0.001)
+
+    def _admit(self, principal: str) -> Admission:
         s = self.settings
         now = self._clock()
         index, left = window(now, s.principal_window_seconds)
