@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 audit_logger = logging.getLogger("vendor.audit")
 
+#: Headroom slots (1/3 s each by default) a shared grant's mint may wait for before a 429.
+SHARED_MINT_SLOT_WAITS = 3
 _REQUEST_FIELDS = {"permissions", "ttlSeconds"}
 
 
@@ -163,7 +165,9 @@ class Vendor:
         """A mint the budget admits first (else `MintRefusedError`, nothing minted)."""
         if self._budget is None:
             return self._mint(identity, grant, label)
-        admission = self._budget.admit(budget_owner(identity, grant))
+        # A shared grant's one mint serves many callers: worth waiting up to a second for a slot.
+        waits = SHARED_MINT_SLOT_WAITS if grant.shared_rule is not None else 0
+        admission = self._budget.admit(budget_owner(identity, grant), wait_slots=waits)
         try:
             return self._mint(identity, grant, label)
         except MomentoLimitExceededError:
