@@ -7,7 +7,8 @@ else is a 500 that says nothing about internals. Tracebacks go to the log, never
 Metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, default `MomentoKeyGuard`; dimension
 `service`), one count per request by outcome, so alarms can watch quota and outages:
 `TokensVended` (200), `VendRefused` (other 4xx), `VendThrottled` (429), `VendUnavailable` (503),
-`VendFailed` (500: misconfiguration or a bug).
+`VendFailed` (500: misconfiguration or a bug). A 429 from the vendor's own quota rules also counts
+`MintBudgetExceeded` (a principal's mint budget) or `AuthQuotaReserved` (the rotator's headroom).
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ from shared.errors import (
     ConfigError,
     KeyGuardError,
     MethodNotAllowedError,
+    MintBudgetExceededError,
+    MintRefusedError,
     MomentoLimitExceededError,
     PayloadTooLargeError,
     VendingError,
 )
 from vendor.identity import Identity, identify
+from vendor.request_json import BadEventError, event_problem
 from vendor.settings import VendorSettings
 from vendor.token_label import parse_label
 from vendor.vending import Vendor, VendRequest, parse_request_body
@@ -101,7 +105,8 @@ def _request_body(app: APIGatewayHttpResolver, max_body_bytes: int) -> bytes | N
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise BadRequestError("request body is not valid base64") from None
-    return body.encode()
+    # surrogatepass: a lone surrogate reaches the JSON decoder as invalid UTF-8 (a 400), not an exception.
+    return body.encode("utf-8", "surrogatepass")
 
 
 def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolver:
@@ -140,6 +145,10 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
 
     def vending_error(exc: VendingError) -> Response[str]:
         headers = {"Allow": ALLOWED_METHODS} if isinstance(exc, MethodNotAllowedError) else None
+        if isinstance(exc, MintRefusedError):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+            name = "MintBudgetExceeded" if isinstance(exc, MintBudgetExceededError) else "AuthQuotaReserved"
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         if exc.status >= 500:
             logger.error("vending failed", extra={"error": exc.code})
         return _error(exc.status, exc.code, str(exc), headers)
@@ -209,17 +218,30 @@ def _instrumented(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
+def _plain(status: int, code: str, message: str) -> dict[str, Any]:
+    """A JSON error built without the resolver (which may be what failed)."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **_NO_STORE},
+        "body": json.dumps({"error": code, "message": message}, separators=(",", ":")),
+    }
+
+
 def _respond(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    problem = event_problem(event)
+    if problem is not None:
+        logger.warning("not an HTTP API payload 2.0 event", extra={"problem": problem})
+        return _plain(400, BadEventError.code, problem)
     try:
         app = _application()
     except ConfigError as exc:
         logger.error("invalid configuration", extra={"problems": exc.problems})
-        return {
-            "statusCode": 500,
-            "headers": {"Content-Type": "application/json", **_NO_STORE},
-            "body": json.dumps({"error": exc.code, "message": "the token vending machine is misconfigured"}),
-        }
-    return app.resolve(event, context)
+        return _plain(500, exc.code, "the token vending machine is misconfigured")
+    try:
+        return app.resolve(event, context)
+    except Exception as exc:  # the resolver itself failed: still a JSON answer, never a raise
+        logger.exception("unexpected failure outside the routes", extra={"error": type(exc).__name__})
+        return _plain(500, "internal_error", "the token vending machine failed; see its logs")
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)
