@@ -29,7 +29,7 @@ from vendor.policy import Grant, Policy
 from vendor.policy_source import PolicySource
 from vendor.request_json import load_json
 from vendor.token_cache import TokenCache
-from vendor.token_label import labelled_token_id
+from vendor.token_id import token_id as token_id_for
 
 if TYPE_CHECKING:
     from shared.momento_access import MomentoAccess
@@ -47,7 +47,7 @@ class VendRequest:
 
     permissions: tuple[Permission, ...] | None = None
     ttl_seconds: int | None = None
-    #: `?name=`: becomes part of the token id (`vendor.token_label`), never of the scope.
+    #: `?name=`: becomes part of the token id (`vendor.token_id`), never of the scope.
     label: str | None = None
 
 
@@ -176,7 +176,7 @@ class Vendor:
 
     def _mint(self, identity: Identity, grant: Grant, label: str | None) -> VendedToken:
         """Mint with the cached key; a refused key means a rotation we have not seen: re-read, retry once."""
-        token_id = grant.shared_token_id or labelled_token_id(identity.token_id, label)
+        token_id = grant.shared_token_id or token_id_for(identity.principal, label)
         try:
             return self._access.mint_token(
                 self._master_keys.get(), grant.permissions, grant.ttl_seconds, token_id
