@@ -40,7 +40,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy shared rotator vendor local clients bench tests
+	$(VENV)/bin/mypy shared rotator vendor local clients bench tests keyguard_cli
 
 unit: venv
 	$(VENV)/bin/pytest -m "not sam"

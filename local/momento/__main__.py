@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quota", type=_quota, default=5.0, help="auth operations/s per account ('off' = none)"
     )
-    parser.add_argument("--max-token-seconds", type=int, default=3600)
+    parser.add_argument("--max-token-seconds", type=int, default=25 * 3600)
     parser.add_argument("--max-workers", type=int, default=64)
     parser.add_argument(
         "--mint-v1", metavar="PATH", help="write a console-style v1 master key JSON ('-' = stdout)"

@@ -7,7 +7,7 @@ from momento_wire_types.generated import auth_pb2 as auth_pb
 from momento_wire_types.generated import auth_pb2_grpc as auth_grpc
 
 from local.momento import grants as grants_mod
-from local.momento.errors import invalid
+from local.momento.errors import denied, invalid
 from local.momento.rpc import Service, unary
 
 
@@ -24,6 +24,11 @@ class AuthService(Service, auth_grpc.AuthServicer):
                 raise invalid(str(e)) from None
         else:
             granted = grants_mod.SUPER_USER
+        if granted.super_user:
+            # Momento: only a console session may create super-user keys; an API key asking for
+            # one gets PERMISSION_ERROR "Insufficient permissions" (JS SDK integration tests,
+            # packages/common-integration-tests/src/auth/auth-client.ts).
+            raise denied("Insufficient permissions to generate a super-user key (only the console can)")
         expiry = request.WhichOneof("expiry")
         if expiry == "never":
             valid_for: int | None = None
@@ -36,6 +41,7 @@ class AuthService(Service, auth_grpc.AuthServicer):
         cred, refresh = self.state.credentials.issue_v1(
             caller.account, granted, valid_for, description=request.description, parent=caller.key_id
         )
+        # A never-expiring key has no refresh token: `refresh` is "" (proto3 default).
         return auth_pb._GenerateApiTokenResponse(
             api_key=cred.api_key,
             refresh_token=refresh,

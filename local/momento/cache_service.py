@@ -1,4 +1,4 @@
-"""gRPC `cache_client.Scs` (subset): Get, Set, SetIfNotExists, Delete, KeysExist."""
+"""gRPC `cache_client.Scs` (subset): Get, Set, SetIf, SetIfNotExists, Increment, Delete, KeysExist."""
 
 from __future__ import annotations
 
@@ -7,9 +7,35 @@ from momento_wire_types.generated import cacheclient_pb2 as cache_pb
 from momento_wire_types.generated import cacheclient_pb2_grpc as cache_grpc
 
 from local.momento.credentials import Credential
-from local.momento.errors import denied
+from local.momento.data import Condition
+from local.momento.errors import denied, invalid
 from local.momento.grants import Access
 from local.momento.rpc import Service, unary
+
+
+def set_if_condition(request: cache_pb._SetIfRequest) -> Condition:
+    """The `_SetIfRequest.condition` oneof as a predicate over the live value (None = absent).
+
+    Meanings from the JS SDK's doc comments (`packages/core/src/internal/clients/cache/
+    AbstractCacheClient.ts`, setIfPresent ... setIfAbsentOrEqual); the SDK sends exactly one."""
+    which = request.WhichOneof("condition")
+    if which == "absent":
+        return lambda v: v is None
+    if which == "present":
+        return lambda v: v is not None
+    if which == "equal":
+        want = bytes(request.equal.value_to_check)
+        return lambda v: v is not None and v == want
+    if which == "not_equal":
+        other = bytes(request.not_equal.value_to_check)
+        return lambda v: v is None or v != other
+    if which == "present_and_not_equal":
+        other = bytes(request.present_and_not_equal.value_to_check)
+        return lambda v: v is not None and v != other
+    if which == "absent_or_equal":
+        want = bytes(request.absent_or_equal.value_to_check)
+        return lambda v: v is None or v == want
+    raise invalid("SetIf needs a condition")
 
 
 class CacheService(Service, cache_grpc.ScsServicer):
@@ -53,6 +79,31 @@ class CacheService(Service, cache_grpc.ScsServicer):
         if stored:
             return cache_pb._SetIfNotExistsResponse(stored=cache_pb._SetIfNotExistsResponse._Stored())
         return cache_pb._SetIfNotExistsResponse(not_stored=cache_pb._SetIfNotExistsResponse._NotStored())
+
+    @unary("SetIf")
+    def SetIf(
+        self, request: cache_pb._SetIfRequest, context: grpc.ServicerContext
+    ) -> cache_pb._SetIfResponse:
+        cred, cache = self._begin(context, [request.cache_key], Access.WRITE)
+        condition = set_if_condition(request)
+        stored = self.state.caches.set_if(
+            cred.account, cache, request.cache_key, request.cache_body, request.ttl_milliseconds, condition
+        )
+        if stored:
+            return cache_pb._SetIfResponse(stored=cache_pb._SetIfResponse._Stored())
+        return cache_pb._SetIfResponse(not_stored=cache_pb._SetIfResponse._NotStored())
+
+    @unary("Increment")
+    def Increment(
+        self, request: cache_pb._IncrementRequest, context: grpc.ServicerContext
+    ) -> cache_pb._IncrementResponse:
+        # Increment reads and writes the item: a write-only grant is not enough (guess, README).
+        cred, cache = self._begin(context, [request.cache_key], Access.WRITE)
+        self._check(cred, cache, [request.cache_key], Access.READ)
+        value = self.state.caches.increment(
+            cred.account, cache, request.cache_key, request.amount, request.ttl_milliseconds
+        )
+        return cache_pb._IncrementResponse(value=value)
 
     @unary("Delete")
     def Delete(

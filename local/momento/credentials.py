@@ -96,6 +96,8 @@ class Credentials:
         description: str = "",
         parent: str | None = None,
     ) -> tuple[Credential, str]:
+        """A v1 key and its refresh token; a never-expiring key gets none ("" ), as Momento's JS
+        SDK documents (`packages/core/src/internal/clients/auth/AbstractAuthClient.ts`)."""
         now = int(self._clock.now())
         key_id = keys.new_id()
         expires_at = None if valid_for is None else now + valid_for
@@ -116,7 +118,7 @@ class Credentials:
                 parent=parent,
             )
         )
-        return cred, self._new_refresh(key_id)
+        return cred, ("" if expires_at is None else self._new_refresh(key_id))
 
     def refresh_v1(self, api_key: str, refresh_token: str) -> tuple[Credential, str]:
         """Spend `refresh_token` (issued with `api_key`); a new key with the same grants and lifetime."""
@@ -215,6 +217,11 @@ class Credentials:
 
     def find(self, api_key: str) -> Credential | None:
         return self._by_key.get(keys.unwrap(api_key))
+
+    def count(self) -> int:
+        """How many keys and tokens were ever issued (tests: a refused call issued nothing)."""
+        with self._lock:
+            return len(self._by_id)
 
     def disposable_tokens(self) -> list[Credential]:
         with self._lock:

@@ -13,6 +13,7 @@ class Code(Enum):
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
     ALREADY_EXISTS = "already_exists"
+    FAILED_PRECONDITION = "failed_precondition"
     LIMIT_EXCEEDED = "limit_exceeded"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -24,6 +25,7 @@ GRPC_STATUS: dict[Code, grpc.StatusCode] = {
     Code.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
     Code.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     Code.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    Code.FAILED_PRECONDITION: grpc.StatusCode.FAILED_PRECONDITION,
     Code.LIMIT_EXCEEDED: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Code.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
     Code.INTERNAL: grpc.StatusCode.INTERNAL,
@@ -35,9 +37,25 @@ HTTP_STATUS: dict[Code, int] = {
     Code.PERMISSION_DENIED: 403,
     Code.NOT_FOUND: 404,
     Code.ALREADY_EXISTS: 409,
+    Code.FAILED_PRECONDITION: 400,
     Code.LIMIT_EXCEEDED: 429,
     Code.UNAVAILABLE: 503,
     Code.INTERNAL: 500,
+}
+
+
+#: The HTTP APIs' `code` labels. Momento documents "Bad Request", "NotFound" and "PermissionDenied"
+#: (api-keys-http-api.md, "Error responses"); the others are guesses in the same style.
+HTTP_CODE: dict[Code, str] = {
+    Code.INVALID_ARGUMENT: "Bad Request",
+    Code.FAILED_PRECONDITION: "Bad Request",
+    Code.UNAUTHENTICATED: "Unauthorized",
+    Code.PERMISSION_DENIED: "PermissionDenied",
+    Code.NOT_FOUND: "NotFound",
+    Code.ALREADY_EXISTS: "Conflict",
+    Code.LIMIT_EXCEEDED: "TooManyRequests",
+    Code.UNAVAILABLE: "ServiceUnavailable",
+    Code.INTERNAL: "InternalServerError",
 }
 
 

@@ -1,7 +1,14 @@
 """What a key or token may do, parsed from the wire `Permissions` message, and the access checks.
 
-Roles follow `permissionmessages.proto`: cache ReadWrite / ReadOnly / WriteOnly and topic
-ReadWrite (publish_subscribe) / ReadOnly (subscribe_only) / WriteOnly (publish_only).
+Roles follow `permissionmessages.proto`: cache ReadWrite / ReadOnly / WriteOnly, topic
+ReadWrite (publish_subscribe) / ReadOnly (subscribe_only) / WriteOnly (publish_only) and function
+Invoke (the JS SDK's `AllDataReadWrite` carries `{FunctionInvoke, AllCaches, AllFunctions}`,
+`packages/core/src/auth/tokens/permission-scope.ts`). Functions are parsed and kept, not served.
+
+Two statements for the same resource (same kind, cache selector and item/topic/function selector)
+are refused, whatever their roles: Momento's JS SDK integration tests expect INVALID_ARGUMENT for
+"duplicate/conflicting" cache and topic permissions (`packages/common-integration-tests/src/auth/
+auth-client.ts`).
 """
 
 from __future__ import annotations
@@ -68,18 +75,28 @@ class TopicGrant:
 
 
 @dataclass(frozen=True)
+class FunctionGrant:
+    cache: str | None  # None = all caches
+    function: str | None = None  # None = all functions (or see function_prefix)
+    function_prefix: str | None = None
+
+
+@dataclass(frozen=True)
 class Grants:
     """Everything one credential may do."""
 
     super_user: bool = False
     cache: tuple[CacheGrant, ...] = ()
     topic: tuple[TopicGrant, ...] = ()
+    function: tuple[FunctionGrant, ...] = ()
     #: Control plane (create/list/delete caches).
     control: bool = False
     #: Mint disposable tokens and v1 API keys.
     mint: bool = False
-    #: Manage v2 API keys over HTTP.
+    #: Create and revoke v2 API keys over HTTP.
     manage_keys: bool = False
+    #: List v2 API keys over HTTP.
+    read_keys: bool = False
     statements: int = field(default=0, compare=False)
 
     def may_cache(self, cache: str, key: bytes, access: Access) -> bool:
@@ -89,12 +106,14 @@ class Grants:
         return self.super_user or any(g.allows(cache, topic, access) for g in self.topic)
 
 
-SUPER_USER = Grants(super_user=True, control=True, mint=True, manage_keys=True)
+SUPER_USER = Grants(super_user=True, control=True, mint=True, manage_keys=True, read_keys=True)
 
+#: The JS SDK's `AllDataReadWrite` (cache, topic and function-invoke statements on everything).
 ALL_DATA_READ_WRITE = Grants(
     cache=(CacheGrant(frozenset({Access.READ, Access.WRITE}), None),),
     topic=(TopicGrant(frozenset({Access.READ, Access.WRITE}), None),),
-    statements=2,
+    function=(FunctionGrant(None),),
+    statements=3,
 )
 
 
@@ -103,7 +122,9 @@ def all_data(access: frozenset[Access]) -> tuple[tuple[CacheGrant, ...], tuple[T
 
 
 def _cache_name(
-    msg: perm_pb.PermissionsType.CachePermissions | perm_pb.PermissionsType.TopicPermissions,
+    msg: perm_pb.PermissionsType.CachePermissions
+    | perm_pb.PermissionsType.TopicPermissions
+    | perm_pb.PermissionsType.FunctionPermissions,
 ) -> str | None:
     which = msg.WhichOneof("cache")
     if which == "all_caches":
@@ -149,6 +170,33 @@ def _topic_grant(msg: perm_pb.PermissionsType.TopicPermissions) -> TopicGrant:
     raise BadPermissions("a topic permission must select a topic or all topics")
 
 
+def _function_grant(msg: perm_pb.PermissionsType.FunctionPermissions) -> FunctionGrant:
+    if msg.role != perm_pb.FunctionInvoke:
+        raise BadPermissions("function permission without a role")
+    cache = _cache_name(msg)
+    which = msg.WhichOneof("function")
+    if which == "all_functions":
+        return FunctionGrant(cache)
+    if which == "function_selector":
+        sel = msg.function_selector
+        kind = sel.WhichOneof("kind")
+        if kind == "function_name" and sel.function_name:
+            return FunctionGrant(cache, function=str(sel.function_name))
+        if kind == "function_name_prefix":
+            return FunctionGrant(cache, function_prefix=str(sel.function_name_prefix))
+        raise BadPermissions("function selector without a function name")
+    raise BadPermissions("a function permission must select a function or all functions")
+
+
+def _resource(grant: CacheGrant | TopicGrant | FunctionGrant) -> tuple[object, ...]:
+    """What a statement is about, without its role: two statements with the same one conflict."""
+    if isinstance(grant, CacheGrant):
+        return ("cache", grant.cache, grant.key, grant.key_prefix)
+    if isinstance(grant, TopicGrant):
+        return ("topic", grant.cache, grant.topic, grant.topic_prefix)
+    return ("function", grant.cache, grant.function, grant.function_prefix)
+
+
 def from_wire(msg: perm_pb.Permissions) -> Grants:
     """Parse a wire `Permissions`; raises `BadPermissions`."""
     kind = msg.WhichOneof("kind")
@@ -158,14 +206,31 @@ def from_wire(msg: perm_pb.Permissions) -> Grants:
         raise BadPermissions("permissions must be super_user or explicit")
     caches: list[CacheGrant] = []
     topics: list[TopicGrant] = []
+    functions: list[FunctionGrant] = []
+    seen: set[tuple[object, ...]] = set()
     for p in msg.explicit.permissions:
         which = p.WhichOneof("kind")
+        grant: CacheGrant | TopicGrant | FunctionGrant
         if which == "cache_permissions":
-            caches.append(_cache_grant(p.cache_permissions))
+            grant = _cache_grant(p.cache_permissions)
+            caches.append(grant)
         elif which == "topic_permissions":
-            topics.append(_topic_grant(p.topic_permissions))
+            grant = _topic_grant(p.topic_permissions)
+            topics.append(grant)
+        elif which == "function_permissions":
+            grant = _function_grant(p.function_permissions)
+            functions.append(grant)
         else:
             raise BadPermissions(f"unsupported permission kind {which!r}")
-    if not caches and not topics:
+        resource = _resource(grant)
+        if resource in seen:
+            raise BadPermissions("duplicate or conflicting permissions for the same resource")
+        seen.add(resource)
+    if not seen:
         raise BadPermissions("permissions must not be empty")
-    return Grants(cache=tuple(caches), topic=tuple(topics), statements=len(msg.explicit.permissions))
+    return Grants(
+        cache=tuple(caches),
+        topic=tuple(topics),
+        function=tuple(functions),
+        statements=len(msg.explicit.permissions),
+    )

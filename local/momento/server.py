@@ -52,16 +52,26 @@ class ServerConfig:
     #: Auth quota: token/key operations per second per account (None = unlimited).
     quota_rate: float | None = 5.0
     quota_burst: float | None = None
-    max_token_seconds: int = 3600
+    #: Momento's hard limit: disposable token TTL 25 hours (docs/platform/limits/auth.mdx).
+    max_token_seconds: int = 25 * 3600
+    #: Longest disposable token id accepted (the JS SDK's client-side limit; server-side: a guess).
+    max_token_id_chars: int = 64
     max_permissions: int = 20
     max_workers: int = 64
     heartbeat_seconds: float = 5.0
+    #: Keepalive: both SDKs ping every 5 s, also between calls (JS `config/configurations.ts`
+    #: keepAliveTimeMs 5000, keepAlivePermitWithoutCalls 1). grpc-core's server defaults (a ping
+    #: without data at most every 5 min, 2 strikes) answer that with GOAWAY too_many_pings; a
+    #: real service does not, so accept pings this often and count no strikes (0 = unlimited).
+    min_client_ping_interval_ms: int = 1000
+    max_ping_strikes: int = 0
     secret: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class MintedV1Key:
     api_key: str = field(repr=False)
+    #: "" for a never-expiring key (Momento gives those no refresh token).
     refresh_token: str = field(repr=False)
     #: Epoch seconds; None for a never-expiring key.
     valid_until: int | None
@@ -70,7 +80,11 @@ class MintedV1Key:
 
     def console_json(self) -> dict[str, Any]:
         """What the Momento console's "Download JSON" holds: apiKey, refreshToken, validUntil."""
-        return {"apiKey": self.api_key, "refreshToken": self.refresh_token, "validUntil": self.valid_until}
+        return {
+            "apiKey": self.api_key,
+            "refreshToken": self.refresh_token or None,
+            "validUntil": self.valid_until,
+        }
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,11 @@ class MomentoLocalServer:
             endpoint=cfg.endpoint,
             quota_rate=cfg.quota_rate,
             quota_burst=cfg.quota_burst,
-            limits=Limits(max_token_seconds=cfg.max_token_seconds, max_permissions=cfg.max_permissions),
+            limits=Limits(
+                max_token_seconds=cfg.max_token_seconds,
+                max_permissions=cfg.max_permissions,
+                max_token_id_chars=cfg.max_token_id_chars,
+            ),
             secret=cfg.secret,
         )
         self._grpc: grpc.Server | None = None
@@ -111,7 +129,13 @@ class MomentoLocalServer:
             return self
         cfg = self.config
         server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=cfg.max_workers, thread_name_prefix="momento-local")
+            futures.ThreadPoolExecutor(max_workers=cfg.max_workers, thread_name_prefix="momento-local"),
+            options=[
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_recv_ping_interval_without_data_ms", cfg.min_client_ping_interval_ms),
+                ("grpc.http2.min_ping_interval_without_data_ms", cfg.min_client_ping_interval_ms),
+                ("grpc.http2.max_ping_strikes", cfg.max_ping_strikes),
+            ],
         )
         auth_grpc.add_AuthServicer_to_server(AuthService(self.state), server)  # type: ignore[no-untyped-call]
         token_grpc.add_TokenServicer_to_server(TokenService(self.state), server)  # type: ignore[no-untyped-call]

@@ -14,8 +14,11 @@ from local.momento.quota import AuthQuota
 
 @dataclass
 class Limits:
-    #: Longest disposable token lifetime accepted (Momento: 1 h historically, now up to 25 h).
-    max_token_seconds: int = 3600
+    #: Longest disposable token lifetime accepted: Momento's hard limit "Time to live (TTL), token:
+    #: 25 hours" (public-dev-docs `docs/platform/limits/auth.mdx`).
+    max_token_seconds: int = 25 * 3600
+    #: Longest disposable token id (JS SDK `validateDisposableTokenTokenID`: 64; see README).
+    max_token_id_chars: int = 64
     #: Permission statements per token.
     max_permissions: int = 20
 

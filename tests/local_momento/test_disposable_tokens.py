@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from momento.auth.access_control.disposable_token_scope import DisposableTokenScope
+from momento.auth.access_control.disposable_token_scope import DisposableTokenProps, DisposableTokenScope
 from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes as S
 from momento.auth.access_control.permission_scope import (
     CachePermission,
@@ -64,27 +64,41 @@ def test_token_expires_on_the_server_clock(
     assert error_code(cache.get("c1", "k")) == MomentoErrorCode.AUTHENTICATION_ERROR
 
 
-def test_lifetime_is_capped(sdk: Sdk, master: MintedV1Key) -> None:
+def test_lifetime_is_capped_at_25_hours_by_default(sdk: Sdk, master: MintedV1Key) -> None:
+    # Momento's auth limits: "Time to live (TTL), token: 25 hours" (docs/platform/limits/auth.mdx).
     auth = sdk.auth(master.api_key)
-    assert isinstance(
-        auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.seconds(3600)),
-        GenerateDisposableToken.Success,
-    )
-    too_long = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.seconds(3601))
+    longest = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.seconds(25 * 3600))
+    assert isinstance(longest, GenerateDisposableToken.Success)
+    too_long = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.seconds(25 * 3600 + 1))
     assert error_code(too_long) == MomentoErrorCode.INVALID_ARGUMENT_ERROR
 
 
 def test_lifetime_cap_is_configurable() -> None:
-    with MomentoLocalServer(max_token_seconds=25 * 3600) as server:
+    with MomentoLocalServer(max_token_seconds=3600) as server:
         key = server.mint_master_key()
         sdk = Sdk(server)
         try:
-            resp = sdk.auth(key.api_key).generate_disposable_token(
-                S.cache_read_write("c1"), ExpiresIn.hours(25)
-            )
-            assert isinstance(resp, GenerateDisposableToken.Success)
+            auth = sdk.auth(key.api_key)
+            ok = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.hours(1))
+            assert isinstance(ok, GenerateDisposableToken.Success)
+            refused = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.seconds(3601))
+            assert error_code(refused) == MomentoErrorCode.INVALID_ARGUMENT_ERROR
         finally:
             sdk.close()
+
+
+def test_token_id_longer_than_64_characters_is_invalid_argument(
+    sdk: Sdk, master: MintedV1Key, momento_server: MomentoLocalServer
+) -> None:
+    # The Python SDK (1.29.1) sends any token id; the JS SDK refuses > 64 characters before the RPC.
+    auth = sdk.auth(master.api_key)
+    props = DisposableTokenProps
+    ok = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.minutes(1), props("t" * 64))
+    assert isinstance(ok, GenerateDisposableToken.Success)
+    before = momento_server.state.credentials.count()
+    refused = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.minutes(1), props("t" * 65))
+    assert error_code(refused) == MomentoErrorCode.INVALID_ARGUMENT_ERROR
+    assert momento_server.state.credentials.count() == before
 
 
 def test_at_most_twenty_permissions(sdk: Sdk, master: MintedV1Key) -> None:

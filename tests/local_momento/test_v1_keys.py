@@ -121,38 +121,137 @@ ALL_DATA = perm_pb.Permissions(
 )
 
 
-def test_generate_super_user_and_data_only_keys(
+def test_a_v1_super_user_key_cannot_generate_a_super_user_key(
     sdk: Sdk, master: MintedV1Key, momento_server: MomentoLocalServer
 ) -> None:
-    # WHEN a super-user key and an all-data read-write key are generated
-    su = _generate(sdk, master.api_key, SUPER, 3600)
-    data = _generate(sdk, master.api_key, ALL_DATA, None)
+    # Momento's JS SDK integration test "should not support generating a superuser token when
+    # authenticated via a v1 superuser token": PERMISSION_ERROR, "Insufficient permissions".
+    before = momento_server.state.credentials.count()
+    for valid_for in (3600, None):
+        with pytest.raises(grpc.RpcError) as err:
+            _generate(sdk, master.api_key, SUPER, valid_for)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "Insufficient permissions" in str(err.value.details())
+    # AND nothing was issued
+    assert momento_server.state.credentials.count() == before
 
-    # THEN both come with refresh tokens; the never-expiring one has valid_until 0 and no `exp`
-    assert su.refresh_token
-    assert data.refresh_token
-    assert su.valid_until == int(momento_server.clock.now()) + 3600
-    assert data.valid_until == 0
-    assert "exp" not in jwt.decode(data.api_key, options={"verify_signature": False})
-    # AND only the super-user key mints tokens and manages caches
-    sdk.mint(su.api_key, S.cache_read_write("c1"))
-    minted = sdk.auth(data.api_key).generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.minutes(1))
+
+def test_a_v1_super_user_key_generates_data_only_keys(
+    sdk: Sdk, master: MintedV1Key, momento_server: MomentoLocalServer
+) -> None:
+    # WHEN an all-data read-write key is generated, expiring and never-expiring
+    expiring = _generate(sdk, master.api_key, ALL_DATA, 3600)
+    never = _generate(sdk, master.api_key, ALL_DATA, None)
+
+    # THEN the expiring one has a refresh token and valid_until; the never-expiring one has neither
+    # (no refresh token, valid_until 0, no `exp`)
+    assert expiring.refresh_token
+    assert expiring.valid_until == int(momento_server.clock.now()) + 3600
+    assert never.refresh_token == ""
+    assert never.valid_until == 0
+    assert "exp" not in jwt.decode(never.api_key, options={"verify_signature": False})
+    # AND a data-only key mints no tokens and manages no caches
+    minted = sdk.auth(never.api_key).generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.minutes(1))
     assert error_code(minted) == MomentoErrorCode.PERMISSION_ERROR
-    assert error_code(sdk.cache(data.api_key).create_cache("c3")) == MomentoErrorCode.PERMISSION_ERROR
-    assert error_code(sdk.cache(su.api_key).create_cache("c3")) is None
-    # AND the data-only key reads and writes every cache and topic
-    assert error_code(sdk.cache(data.api_key).set("c2", "k", "v")) is None
-    assert error_code(sdk.topics(data.api_key).publish("c2", "t", "m")) is None
-    # AND ten years later the never-expiring key still works
+    assert error_code(sdk.cache(never.api_key).create_cache("c3")) == MomentoErrorCode.PERMISSION_ERROR
+    # AND it reads and writes every cache and topic
+    assert error_code(sdk.cache(never.api_key).set("c2", "k", "v")) is None
+    assert error_code(sdk.topics(never.api_key).publish("c2", "t", "m")) is None
+    # AND the expiring one refreshes; ten years later the never-expiring one still works
+    assert refresh(sdk, expiring.api_key, expiring.refresh_token).api_key
     momento_server.clock.advance(10 * 365 * 86400)
-    assert error_code(sdk.cache(data.api_key).get("c2", "k")) is None
+    assert error_code(sdk.cache(never.api_key).get("c2", "k")) is None
+
+
+def test_a_never_expiring_console_key_has_no_refresh_token(momento_server: MomentoLocalServer) -> None:
+    key = momento_server.mint_master_key(valid_for_seconds=None)
+    assert key.refresh_token == ""
+    assert key.console_json() == {"apiKey": key.api_key, "refreshToken": None, "validUntil": None}
+
+
+def _cache_stmt(role: int, cache: str | None) -> perm_pb.PermissionsType:
+    c = perm_pb.PermissionsType.CachePermissions(role=role)  # type: ignore[arg-type]
+    if cache is None:
+        c.all_caches.SetInParent()
+    else:
+        c.cache_selector.cache_name = cache
+    return perm_pb.PermissionsType(cache_permissions=c)
+
+
+def _topic_stmt(role: int, cache: str, topic: str) -> perm_pb.PermissionsType:
+    t = perm_pb.PermissionsType.TopicPermissions(role=role)  # type: ignore[arg-type]
+    t.cache_selector.cache_name = cache
+    t.topic_selector.topic_name = topic
+    return perm_pb.PermissionsType(topic_permissions=t)
+
+
+def _explicit(*stmts: perm_pb.PermissionsType) -> perm_pb.Permissions:
+    return perm_pb.Permissions(explicit=perm_pb.ExplicitPermissions(permissions=list(stmts)))
+
+
+@pytest.mark.parametrize(
+    "permissions",
+    [
+        pytest.param(_explicit(), id="empty"),
+        pytest.param(
+            _explicit(_cache_stmt(perm_pb.CacheReadOnly, None), _cache_stmt(perm_pb.CacheReadWrite, None)),
+            id="conflicting-all-caches",
+        ),
+        pytest.param(
+            _explicit(_cache_stmt(perm_pb.CacheReadOnly, "g"), _cache_stmt(perm_pb.CacheReadWrite, "g")),
+            id="conflicting-cache-name",
+        ),
+        pytest.param(
+            _explicit(
+                _topic_stmt(perm_pb.TopicReadOnly, "g", "r"), _topic_stmt(perm_pb.TopicReadWrite, "g", "r")
+            ),
+            id="conflicting-topic",
+        ),
+        pytest.param(
+            _explicit(_cache_stmt(perm_pb.CacheReadWrite, "g"), _cache_stmt(perm_pb.CacheReadWrite, "g")),
+            id="duplicate",
+        ),
+    ],
+)
+def test_empty_or_conflicting_permissions_are_invalid_argument(
+    sdk: Sdk, master: MintedV1Key, permissions: perm_pb.Permissions
+) -> None:
+    # JS SDK integration tests "cannot create token with empty permission list" and
+    # "... duplicate/conflicting cache/topic permissions": INVALID_ARGUMENT_ERROR.
+    with pytest.raises(grpc.RpcError) as err:
+        _generate(sdk, master.api_key, permissions, 60)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_the_same_cache_with_different_selectors_is_not_a_conflict(sdk: Sdk, master: MintedV1Key) -> None:
+    permissions = _explicit(
+        _cache_stmt(perm_pb.CacheReadOnly, None), _cache_stmt(perm_pb.CacheReadWrite, "c1")
+    )
+    key = _generate(sdk, master.api_key, permissions, 60).api_key
+    assert error_code(sdk.cache(key).set("c1", "k", "v")) is None
+    assert error_code(sdk.cache(key).set("c2", "k", "v")) == MomentoErrorCode.PERMISSION_ERROR
+
+
+def test_all_data_read_write_with_the_function_invoke_statement_is_accepted(
+    sdk: Sdk, master: MintedV1Key
+) -> None:
+    # The JS SDK's AllDataReadWrite: cache + topic + {FunctionInvoke, AllCaches, AllFunctions}.
+    fn = perm_pb.PermissionsType.FunctionPermissions(role=perm_pb.FunctionInvoke)
+    fn.all_caches.SetInParent()
+    fn.all_functions.SetInParent()
+    permissions = perm_pb.Permissions()
+    permissions.CopyFrom(ALL_DATA)
+    permissions.explicit.permissions.append(perm_pb.PermissionsType(function_permissions=fn))
+    key = _generate(sdk, master.api_key, permissions, 60).api_key
+    assert error_code(sdk.cache(key).set("c1", "k", "v")) is None
 
 
 def test_a_data_only_key_cannot_generate_keys(sdk: Sdk, master: MintedV1Key) -> None:
     data = _generate(sdk, master.api_key, ALL_DATA, 3600)
-    with pytest.raises(grpc.RpcError) as err:
-        _generate(sdk, data.api_key, SUPER, 3600)
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    for permissions in (SUPER, ALL_DATA):
+        with pytest.raises(grpc.RpcError) as err:
+            _generate(sdk, data.api_key, permissions, 3600)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_unknown_keys_are_unauthenticated(sdk: Sdk, master: MintedV1Key) -> None:

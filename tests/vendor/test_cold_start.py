@@ -118,3 +118,22 @@ def test_outcome_metrics_honour_powertools_disable_switch(
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     OutcomeMetrics(Metrics(namespace="MomentoKeyGuard")).count("TokensVended")
     assert capsys.readouterr().out == ""
+
+
+def test_quota_metric_joins_the_outcome_line_as_powertools_would(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "keyguard-vendor")
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    reference = Metrics(namespace="MomentoKeyGuard")
+    reference.add_metric(name="MintBudgetExceeded", unit="Count", value=1)
+    reference.add_metric(name="VendThrottled", unit="Count", value=1)
+    reference.flush_metrics()
+    expected = capsys.readouterr().out.strip()
+    fast = OutcomeMetrics(Metrics(namespace="MomentoKeyGuard"))
+    fast.also("MintBudgetExceeded")
+    fast.count("VendThrottled")
+    fast.count("VendThrottled")  # the extra name was for that one request only
+    first, second = capsys.readouterr().out.strip().splitlines()
+    assert _without_timestamp(first) == _without_timestamp(expected)
+    assert "MintBudgetExceeded" not in second

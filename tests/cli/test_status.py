@@ -1,0 +1,97 @@
+"""`keyguard status` on the states the rotator really leaves behind (local stack, real runs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import Cli
+from tests.rotator.asserts import holder, value
+from tests.rotator.faults import Crash, MomentoFaults
+from tests.rotator.support import SECRET_ID, RotatorStack
+
+DAY = 86400
+GRACE = 26 * 3600
+LEASE = 900
+
+
+def _v2_secret(rstack: RotatorStack) -> dict[str, Any]:
+    minted = rstack.mint_v2(30 * DAY)
+    document = {
+        "apiKey": minted.api_key,
+        "endpoint": minted.endpoint,
+        "validUntil": minted.expires_at,
+        "roleId": minted.role_id,
+        "keyId": minted.key_id,
+    }
+    rstack.create_secret(document)
+    return document
+
+
+def test_status_shows_a_stuck_claim_an_orphan_and_a_pending_revoke(rstack: RotatorStack, cli: Cli) -> None:
+    # GIVEN a v2 key rotated once (its predecessor in the revoke grace), to a successor that lives
+    # less than the grace plus a day, so the next forced run may not wait for the revoke
+    first = _v2_secret(rstack)
+    cli.env["GENERATED_KEY_VALID_SECONDS"] = str(20 * 3600)
+    rotated = cli("rotate", "--force", SECRET_ID)
+    assert rotated.code == 0, rotated.output
+    promoted_at = rstack.clock()
+    second = value(rstack.client(), SECRET_ID)
+    # AND a run that died between Momento issuing its successor and storing it
+    momento = MomentoFaults(rstack.momento)
+    momento.crash_after("generate_v2")
+    dying = rstack.rotation(momento=momento, generated_key_valid_seconds=20 * 3600)
+    with pytest.raises(Crash):
+        dying.run(force=True)
+    rstack.clock.advance(60)
+
+    # WHEN the operator asks
+    report = cli("status", "--json", SECRET_ID)
+
+    # THEN one report says all three, with who and until when
+    assert report.code == 0, report.output
+    (status,) = report.json()["secrets"]
+    claim = status["claim"]
+    assert claim["state"] == "held"
+    assert claim["run_id"] == dying.run_id
+    assert claim["lease_ends_at"] == pytest.approx(claim["claimed_at"] + LEASE)
+    assert claim["for_version"] == holder(rstack.client(), SECRET_ID, "AWSCURRENT")
+    revoke = status["pending_revoke"]
+    assert (revoke["key_id"], revoke["state"]) == (first["keyId"], "in_grace")
+    assert revoke["due_at"] == pytest.approx(promoted_at + GRACE, abs=2)
+    (orphan,) = status["orphans"]
+    assert orphan["key_id"] not in {first["keyId"], second["keyId"]}
+    assert orphan["description"].endswith(f" of {SECRET_ID}")
+    assert status["key"]["kind"] == "v2"
+    assert status["key"]["key_id"] == second["keyId"]
+    assert status["key"]["hours_left"] == pytest.approx(20 - 60 / 3600, abs=0.02)
+    assert status["last_rotation"]["outcome"] == "in_progress"
+    previous_id = holder(rstack.client(), SECRET_ID, "AWSPREVIOUS")
+    assert status["versions"]["AWSPREVIOUS"]["version_id"] == previous_id
+
+    # AND the human view names them too
+    human = cli("status", SECRET_ID).output
+    assert f"claim: held by run {dying.run_id}" in human
+    assert f"pending revoke: v2 key {first['keyId']} (AWSPREVIOUS), in_grace" in human
+    assert orphan["key_id"] in human
+
+    # WHEN the lease has passed THEN the claim reads as abandoned (the next run takes over)
+    rstack.clock.advance(LEASE)
+    later = cli("status", "--json", SECRET_ID).json()["secrets"][0]
+    assert later["claim"]["state"] == "abandoned"
+    assert later["last_rotation"]["outcome"] == "interrupted"
+
+
+def test_status_of_a_v1_key_never_rotated(rstack: RotatorStack, cli: Cli) -> None:
+    minted = rstack.mint_v1(30 * DAY)
+    rstack.create_secret(minted.console_json())
+    report = cli("status", "--json", SECRET_ID)
+    assert report.code == 0, report.output
+    (status,) = report.json()["secrets"]
+    assert status["key"]["kind"] == "v1 with refresh token"
+    assert status["rotation"]["due"] is False
+    assert status["rotation"]["strategies"] == ["refresh", "generate"]
+    assert status["claim"] is None
+    assert status["orphans"] is None
+    assert status["last_rotation"]["outcome"] == "never"
