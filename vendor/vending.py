@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from shared.errors import (
     PayloadTooLargeError,
 )
 from shared.momento_types import VendedToken
-from shared.permissions import Permission, permissions_from_json, permissions_to_json
+from shared.permissions import Permission, permissions_from_json
 from vendor.identity import Identity
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import MintBudget
@@ -83,9 +84,17 @@ def cache_key(identity: Identity, grant: Grant, label: str | None = None) -> str
     None whenever a placeholder or a per-caller rule contributed). A `?name=` label changes the
     token id, so it is part of the key; shared grants carry none (their id names the rule).
     """
-    owner = ["rule", grant.shared_rule] if grant.shared_rule is not None else identity.principal
-    parts: list[Any] = [owner, permissions_to_json(grant.permissions), grant.ttl_seconds]
-    if label is not None and grant.shared_rule is None:
+    if grant.shared_rule is not None:
+        return _cache_key(None, grant, None)
+    return _cache_key(identity.principal, grant, label)
+
+
+@functools.lru_cache(maxsize=10_000)
+def _cache_key(principal: str | None, grant: Grant, label: str | None) -> str:
+    """Remembered per (owner, grant, label): the policy hands a caller the same `Grant` every time."""
+    owner: Any = ["rule", grant.shared_rule] if principal is None else principal
+    parts: list[Any] = [owner, grant.permissions_json, grant.ttl_seconds]
+    if label is not None:
         parts.append(label)
     material = json.dumps(
         parts,
@@ -145,7 +154,7 @@ class Vendor:
             )
             raise
         token = outcome.token
-        permissions = permissions_to_json(grant.permissions)
+        permissions = grant.permissions_json
         audit_logger.info(
             "vended token",
             extra={
