@@ -116,6 +116,10 @@ def rollback(
         raise RollbackRefusedError(
             f"Momento refuses the AWSPREVIOUS key of {store.secret_id!r} ({exc.code}); it cannot serve"
         ) from None
+    except ValueError as exc:  # the SDK could not even decode it
+        raise RollbackRefusedError(
+            f"the AWSPREVIOUS key of {store.secret_id!r} is malformed ({type(exc).__name__}); it cannot serve"
+        ) from None
     plan: dict[str, Any] = {
         "secret_id": store.secret_id,
         "applied": False,

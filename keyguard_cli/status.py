@@ -27,6 +27,7 @@ from rotator.secret_store import CURRENT, PENDING, PREVIOUS, SecretState, Secret
 from rotator.settings import RotatorSettings
 from rotator.strategies import plan
 from shared.errors import KeyGuardError, SecretFormatError
+from shared.momento_access import MomentoAccess
 from shared.secret_format import KeyGeneration, MasterSecret, parse_secret
 
 #: (key_id, description) of every live v2 key of the account, listed with the current key.
@@ -185,6 +186,21 @@ def orphans(
     return found
 
 
+def key_check(momento: MomentoAccess, secret: MasterSecret) -> dict[str, Any]:
+    """The engine's own proof that a key works (`check_key`: mint a one-minute token)."""
+    try:
+        momento.check_key(secret.master_key())
+    except KeyGuardError as exc:
+        return {"works": False, "error": f"{exc.code}: {exc}"}
+    except ValueError as exc:
+        # The SDK decodes the key before any call; a word that is no key fails there (untyped).
+        return {
+            "works": False,
+            "error": f"malformed key: the Momento SDK cannot read it ({type(exc).__name__})",
+        }
+    return {"works": True, "error": None}
+
+
 def _read_versions(store: SecretStore, state: SecretState) -> _Versions:
     current = store.get(stage=CURRENT)
     previous_id = state.version_with(PREVIOUS)
@@ -238,7 +254,11 @@ def _last_rotation(
 
 
 def read_status(
-    store: SecretStore, settings: RotatorSettings, now: float, lister: KeyLister | None = None
+    store: SecretStore,
+    settings: RotatorSettings,
+    now: float,
+    lister: KeyLister | None = None,
+    momento: MomentoAccess | None = None,
 ) -> dict[str, Any]:
     """The whole report for one secret; problems are listed, not raised, once the secret exists."""
     state = store.describe()
@@ -265,6 +285,10 @@ def read_status(
         report["last_rotation"] = _last_rotation(claim, versions, None)
         return report
     report["key"] = _key(secret, now)
+    if momento is not None:
+        report["key_check"] = key_check(momento, secret)
+        if not report["key_check"]["works"]:
+            problems.append(f"the current key does not work: {report['key_check']['error']}")
     report["rotation"] = _rotation(store.secret_id, secret, versions, settings, now)
     revoke = revoke_status(store, state, versions, secret, settings.v2_revoke_grace_seconds, now)
     report["pending_revoke"] = revoke if revoke is None or revoke["state"] != "revoked" else None
