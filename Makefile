@@ -73,5 +73,7 @@ clean:
 demo: venv
 	$(PY) -m local.demo
 
-bench: venv
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+# Every benchmark (comparative ones three rounds) into bench/results.md + bench/results-latency.png.
+# The SAM timings need the engine and the Lambda image, as `make test` does.
+bench: venv tools lambda-image
+	$(PY) bench/run_all.py

@@ -23,6 +23,7 @@ import urllib.request
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from local.momento.grpc_web import GrpcWebFront
 from local.momento.server import MomentoLocalServer, ServerConfig
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class LocalStack:
         self._motos: list[Any] = []
         self._env_set: list[str] = []
         self.moto_port = 0
+        #: The gRPC-web front for browsers (`@gomomento/sdk-web`), on the first host.
+        self.grpc_web: GrpcWebFront | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -74,12 +77,16 @@ class LocalStack:
             # moto's backends are process-global: start from a clean slate whatever ran before.
             self._reset_moto()
             self.momento.start()
+            self.grpc_web = GrpcWebFront(self.momento.address, host=self.host).start()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
+        if self.grpc_web is not None:
+            self.grpc_web.stop()
+            self.grpc_web = None
         self.momento.stop()
         if self._motos:
             self._reset_moto()
@@ -124,6 +131,11 @@ class LocalStack:
     def momento_api_keys_url(self) -> str | None:
         return self.momento.api_keys_url
 
+    @property
+    def momento_grpc_web_url(self) -> str | None:
+        """`http://host:port` of the gRPC-web front: every sdk-web endpoint override points here."""
+        return None if self.grpc_web is None else self.grpc_web.url
+
     def env(self, host: str | None = None) -> dict[str, str]:
         """Environment for the product's code, reaching the stack via `host` (default: the first host)."""
         h = host or self.host
@@ -142,6 +154,7 @@ class LocalStack:
         return {
             "secrets_manager_endpoint_url": self.secrets_manager_endpoint_url,
             **self.momento.endpoints(),
+            "momento_grpc_web_url": self.momento_grpc_web_url,
             "by_host": {h: self.env(h) for h in self.hosts},
         }
 

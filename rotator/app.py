@@ -7,13 +7,17 @@ invocation with the full list of problems instead of breaking the import.
 Metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, default `MomentoKeyGuard`; dimension `service`):
 `RotationSucceeded`, `RotationSkipped`, `RotationFailed` (counts), `KeyHoursLeft` (hours until
 the AWSCURRENT key expires, after the run; not emitted for never-expiring keys), `RevokeFailed`
-(a v2 key that should have been revoked is still alive).
+(a v2 key that should have been revoked is still alive), `OperatorActionRequired` (the rotator
+cannot renew the key by itself: a person must act, see rotator/README.md), `OrphanedKeys` (keys a
+dead run created that are still alive: v1 ones cannot be revoked) and `OrphansRevoked`.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import time
 import warnings
 from typing import Any
 
@@ -28,7 +32,7 @@ from rotator.engine import Outcome, RotationResult
 from rotator.events import parse_event
 from rotator.invocation import Dependencies, InvocationReport, handle
 from rotator.settings import RotatorSettings
-from shared.errors import ConfigError, KeyGuardError, RotationFailedError
+from shared.errors import ConfigError, KeyGuardError, OperatorActionRequiredError, RotationFailedError
 
 #: The template's default; used when POWERTOOLS_METRICS_NAMESPACE is unset, so that a missing
 #: variable cannot turn every invocation into a metrics schema error that hides the real result.
@@ -39,6 +43,15 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DE
 tracer = Tracer()
 
 _SUCCESS = frozenset({Outcome.ROTATED, Outcome.RESUMED})
+#: Seconds kept back from the invocation's remaining time when retrying Momento's quota: enough
+#: for the Secrets Manager writes that follow and for the handler to report.
+_BUDGET_RESERVE_SECONDS = 15.0
+#: The budget when the context cannot tell (a stand-in context in tests, `sam local`).
+_DEFAULT_BUDGET_SECONDS = 45.0
+
+# Lambda's ApplicationLogLevel=DEBUG sets the root logger to DEBUG, and botocore's DEBUG lines
+# carry request and response bodies: the master key and its refresh token. Pinned as the vendor does.
+logging.getLogger("botocore").setLevel(logging.WARNING)
 
 
 @functools.cache
@@ -76,6 +89,19 @@ def _record(result: RotationResult) -> None:
         metrics.add_metric(name="KeyHoursLeft", unit=MetricUnit.Count, value=round(result.hours_left, 2))
     if result.revoke is not None and result.revoke.error is not None:
         metrics.add_metric(name="RevokeFailed", unit=MetricUnit.Count, value=1)
+    if isinstance(result.error, OperatorActionRequiredError):
+        metrics.add_metric(name="OperatorActionRequired", unit=MetricUnit.Count, value=1)
+    if result.orphans_left:
+        metrics.add_metric(name="OrphanedKeys", unit=MetricUnit.Count, value=result.orphans_left)
+    if result.orphans_revoked:
+        metrics.add_metric(name="OrphansRevoked", unit=MetricUnit.Count, value=result.orphans_revoked)
+
+
+def _deadline(context: LambdaContext) -> float:
+    """The `monotonic` instant after which no Momento quota retry starts."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    budget = remaining() / 1000 - _BUDGET_RESERVE_SECONDS if callable(remaining) else _DEFAULT_BUDGET_SECONDS
+    return time.monotonic() + max(0.0, budget)
 
 
 def _raise_failures(report: InvocationReport) -> None:
@@ -108,7 +134,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def _instrumented(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = parse_event(event)
-        report = handle(request, dependencies())
+        report = handle(request, dependencies(), _deadline(context))
     except KeyGuardError as exc:
         metrics.add_metric(name="RotationFailed", unit=MetricUnit.Count, value=1)
         logger.error("invocation refused", extra={"error_code": exc.code, "error": str(exc)})

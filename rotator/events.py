@@ -1,4 +1,8 @@
-"""The three kinds of event the rotator accepts, parsed into typed requests.
+"""The kinds of event the rotator accepts, parsed into typed requests.
+
+Besides its own (schedule, direct invoke, Secrets Manager's native steps) it accepts
+`{"SecretId": "<arn>"}`, which is how Momento's refresh Lambda is invoked by hand: a forced
+rotation of that secret, as that Lambda refreshes on every such invoke.
 
 Anything else raises `InvalidEventError` naming what was wrong, before any call is made, so a
 mistyped manual invoke changes nothing. Unknown extra fields are refused too: a typo such as
@@ -56,6 +60,9 @@ def parse_event(event: object) -> RotatorRequest:
         raise InvalidEventError(f"the event must be a JSON object, not {type(event).__name__}")
     if "Step" in event or "ClientRequestToken" in event:
         return _native(event)
+    if "SecretId" in event:
+        _refuse_unknown(event, frozenset({"SecretId"}), "the manual rotation event")
+        return DirectRequest(secret_id=_secret_id(event.get("SecretId"), "'SecretId'"), force=True)
     if "secret_id" in event:
         return _direct(event)
     if event.get("source") == SCHEDULE_SOURCE:
@@ -70,8 +77,9 @@ def parse_event(event: object) -> RotatorRequest:
         return _scheduled(merged, allowed=frozenset({"secret_ids", "force"}))
     raise InvalidEventError(
         "unrecognised event: expected a schedule event (source 'keyguard.schedule' or detail-type "
-        "'Scheduled Event'), a direct invoke {'secret_id': ..., 'force': ...}, or a Secrets Manager "
-        f"rotation event (SecretId, ClientRequestToken, Step); got fields {sorted(map(str, event))}"
+        "'Scheduled Event'), a direct invoke {'secret_id': ..., 'force': ...} or {'SecretId': ...}, or a "
+        "Secrets Manager rotation event (SecretId, ClientRequestToken, Step); "
+        f"got fields {sorted(map(str, event))}"
     )
 
 

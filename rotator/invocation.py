@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rotator.engine import Clock, Log, Outcome, Rotation, RotationResult
 from rotator.events import DirectRequest, NativeStepRequest, RotatorRequest, ScheduledRequest
 from rotator.native import run_step
+from rotator.quota import QuotaRetrying
 from rotator.secret_store import SecretStore
 from rotator.settings import RotatorSettings
 from shared.errors import ConfigError, KeyGuardError
@@ -34,15 +35,19 @@ class Dependencies:
     clock: Clock = time.time
     sleep: Callable[[float], None] = time.sleep
     log: Log = field(default_factory=lambda: logging.getLogger("rotator"))
+    monotonic: Callable[[], float] = time.monotonic
 
-    def rotation(self, secret_id: str) -> Rotation:
+    def rotation(self, secret_id: str, deadline: float | None = None) -> Rotation:
+        """A rotation whose Momento calls retry the auth quota's refusals until `deadline`
+        (a `monotonic` instant: the end of the invocation's time budget)."""
         store = SecretStore(
             self.secrets_client,
             secret_id,
             max_attempts=self.settings.secrets_manager_max_attempts,
             sleep=self.sleep,
         )
-        return Rotation(store, self.momento, self.settings, self.clock, log=self.log)
+        momento = QuotaRetrying(self.momento, deadline=deadline, sleep=self.sleep, monotonic=self.monotonic)
+        return Rotation(store, momento, self.settings, self.clock, log=self.log)
 
 
 @dataclass(frozen=True)
@@ -58,29 +63,32 @@ class InvocationReport:
         return {"results": [result.log_fields() for result in self.results]}
 
 
-def _failed(secret_id: str, exc: Exception) -> RotationResult:
+def _failed(rotation: Rotation, exc: Exception) -> RotationResult:
     error = exc if isinstance(exc, KeyGuardError) else KeyGuardError(f"unexpected {type(exc).__name__}")
-    return RotationResult(secret_id, Outcome.FAILED, error.code, error=error)
+    orphans = tuple(rotation.orphans_seen)
+    return RotationResult(rotation.secret_id, Outcome.FAILED, error.code, orphans=orphans, error=error)
 
 
-def _rotate(deps: Dependencies, secret_id: str, force: bool) -> RotationResult:
+def _run(rotation: Rotation, request: RotatorRequest, force: bool) -> RotationResult:
     try:
-        return deps.rotation(secret_id).run(force=force)
+        if isinstance(request, NativeStepRequest):
+            return run_step(rotation, request)
+        return rotation.run(force=force)
     except Exception as exc:
         # Whatever one secret raises, the others still rotate; the report carries the failure.
-        return _failed(secret_id, exc)
+        return _failed(rotation, exc)
 
 
-def handle(request: RotatorRequest, deps: Dependencies) -> InvocationReport:
-    if isinstance(request, NativeStepRequest):
-        try:
-            return InvocationReport((run_step(deps.rotation(request.secret_id), request),))
-        except Exception as exc:
-            return InvocationReport((_failed(request.secret_id, exc),))
-    if isinstance(request, DirectRequest):
-        return InvocationReport((_rotate(deps, request.secret_id, request.force),))
+def handle(request: RotatorRequest, deps: Dependencies, deadline: float | None = None) -> InvocationReport:
+    """Run `request`; `deadline` (a `monotonic` instant) bounds the retries of Momento's quota."""
+    if isinstance(request, NativeStepRequest | DirectRequest):
+        rotation = deps.rotation(request.secret_id, deadline)
+        force = isinstance(request, DirectRequest) and request.force
+        return InvocationReport((_run(rotation, request, force),))
     assert isinstance(request, ScheduledRequest)
     secret_ids = request.secret_ids or deps.settings.secret_ids
     if not secret_ids:
         raise ConfigError(["SECRET_IDS is empty and the schedule event names no secret_ids"])
-    return InvocationReport(tuple(_rotate(deps, secret_id, request.force) for secret_id in secret_ids))
+    return InvocationReport(
+        tuple(_run(deps.rotation(secret_id, deadline), request, request.force) for secret_id in secret_ids)
+    )

@@ -7,8 +7,8 @@ it. Every problem is reported at once by `shared.config.Env`.
 |---|---|---|
 | `SECRET_IDS` | (none) | secret names/ARNs (comma list) a scheduled run rotates by default |
 | `ROTATION_THRESHOLD` | `0.3333` | rotate when less than this fraction of the key's lifetime remains |
-| `ROTATION_STRATEGY` | `auto` | `auto`, `refresh`, `generate` or `v2` |
-| `GENERATED_KEY_VALID_SECONDS` | (unset) | lifetime of `generate`/`v2` keys; unset = current key's |
+| `ROTATION_STRATEGY` | `auto` | `auto`, `refresh` or `v2` (`generate` is refused) |
+| `GENERATED_KEY_VALID_SECONDS` | (unset) | lifetime of `v2` successors (max 365 d); unset = current key's |
 | `MOMENTO_V2_ROLE_ID` | (unset) | role for v2 successors when the secret does not store `roleId` |
 | `V2_REVOKE_GRACE_SECONDS` | `93600` | a replaced v2 key lives this long, then a later run revokes it |
 | `CLAIM_LEASE_SECONDS` | `900` | an unfinished claim counts as abandoned after this (min 120: 2x timeout) |
@@ -29,6 +29,15 @@ from shared.config import CommonSettings, Env
 
 #: Momento caps a disposable token at 25 hours; one more hour covers vendors' cache refresh.
 DEFAULT_V2_REVOKE_GRACE_SECONDS = 26 * 3600
+#: Longest lifetime the rotator gives a key it creates: a never-expiring successor would be a
+#: key that can only ever be retired by a person.
+MAX_GENERATED_LIFETIME_SECONDS = 365 * 86400
+#: Why `ROTATION_STRATEGY=generate` is refused (it was a fallback in earlier versions).
+GENERATE_REFUSED = (
+    "ROTATION_STRATEGY: 'generate' cannot work: a v1 super-user key may generate only data-only keys, "
+    "which cannot mint tokens (Momento answers PERMISSION_ERROR for a super-user key); use auto, "
+    "refresh or v2"
+)
 #: Lambda's longest timeout: a claim older than this cannot belong to a run that is still alive.
 DEFAULT_CLAIM_LEASE_SECONDS = 900
 
@@ -36,7 +45,6 @@ DEFAULT_CLAIM_LEASE_SECONDS = 900
 class StrategyChoice(StrEnum):
     AUTO = "auto"
     REFRESH = "refresh"
-    GENERATE = "generate"
     V2 = "v2"
 
 
@@ -56,14 +64,21 @@ class RotatorSettings:
     def read(cls, environ: Mapping[str, str] | None = None) -> RotatorSettings:
         """Build the settings; raises one `ConfigError` listing every bad variable."""
         env = Env(environ)
-        valid_seconds = env.int("GENERATED_KEY_VALID_SECONDS", 0, minimum=0, maximum=10 * 365 * 86400)
+        valid_seconds = env.int(
+            "GENERATED_KEY_VALID_SECONDS", 0, minimum=0, maximum=MAX_GENERATED_LIFETIME_SECONDS
+        )
+        strategy = StrategyChoice.AUTO
+        if (env.optional_str("ROTATION_STRATEGY") or "").strip().lower() == "generate":
+            env.problems.append(GENERATE_REFUSED)
+        else:
+            strategy = StrategyChoice(
+                env.choice("ROTATION_STRATEGY", "auto", tuple(choice.value for choice in StrategyChoice))
+            )
         settings = cls(
             common=CommonSettings.read(env),
             secret_ids=env.str_list("SECRET_IDS"),
             rotation_threshold=env.float("ROTATION_THRESHOLD", 1 / 3, minimum=0.0, maximum=1.0),
-            strategy=StrategyChoice(
-                env.choice("ROTATION_STRATEGY", "auto", tuple(choice.value for choice in StrategyChoice))
-            ),
+            strategy=strategy,
             generated_key_valid_seconds=valid_seconds or None,
             v2_role_id=env.optional_str("MOMENTO_V2_ROLE_ID"),
             v2_revoke_grace_seconds=env.int(

@@ -1,11 +1,15 @@
 """How a successor key is obtained: one small piece per Momento mechanism.
 
 A strategy makes exactly one Momento call that issues key material and returns it; the
-engine writes the result to Secrets Manager before anything else happens. `plan` chooses
-the pieces in the order to try them: under `auto` a v1 key with a refresh token is
-refreshed, and only when Momento refuses that token (spent by a run that crashed before it
-could store the result, or expired) and the current key is still valid is a replacement
-generated with the current super-user key.
+engine writes the result to Secrets Manager before anything else happens. `plan` chooses the
+one that applies, or says why none does:
+
+- a v1 key with a refresh token: `refresh` (Auth.RefreshApiToken). That is the only way a v1
+  key renews: a v1 super-user key may generate only data-only keys, which cannot mint tokens
+  (generating a super-user key from a v1 key is PERMISSION_ERROR; Momento's JS SDK integration
+  tests, `auth-client.ts`). So a refused refresh token, or a v1 key without one, is an
+  operator's job (`OperatorActionRequiredError`, with the runbook in its message).
+- a v2 key: `v2` (POST /api-keys with the same role), which renews unattended forever.
 """
 
 from __future__ import annotations
@@ -13,14 +17,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from rotator.settings import StrategyChoice
-from shared.errors import ConfigError, MomentoRefreshRefusedError, SecretFormatError
+from rotator.orphans import description_for
+from rotator.settings import MAX_GENERATED_LIFETIME_SECONDS, StrategyChoice
+from shared.errors import ConfigError, OperatorActionRequiredError, SecretFormatError
 from shared.momento_access import MomentoAccess
 from shared.momento_types import IssuedKey
 from shared.secret_format import KeyGeneration, MasterSecret
 
-#: Fallback lifetime for generated keys when neither settings nor the current key give one.
+#: Lifetime of a v2 successor when neither the settings nor the current key give one (a current
+#: key that never expires gets an expiring successor: the rotator never creates a key only a
+#: person could retire).
 DEFAULT_GENERATED_LIFETIME_SECONDS = 30 * 86400
+
+#: The runbook for a v1 key the rotator cannot renew; README "Operator actions" has the same steps.
+V1_RUNBOOK = (
+    "Either (a) create a new super-user API key with a refresh token in the Momento console "
+    "and store what it downloads as the secret's value (aws secretsmanager put-secret-value "
+    "--secret-id <secret> --secret-string file://momento-api-key.json); the next run carries on "
+    "from it; or (b) migrate to a v2 API key, which the rotator renews by itself: store "
+    '{"apiKey", "endpoint", "keyId", "roleId"} (see rotator/README.md). The current key keeps '
+    "working until it expires; the secret was not changed."
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +46,7 @@ class KeyRequest:
 
     secret_id: str
     now: float
-    #: Lifetime for generated keys; None = as long as the current key lived (never if it never expires).
+    #: Lifetime for v2 successors; None = as long as the current key lived.
     valid_seconds: int | None
     #: Role for v2 successors when the secret does not name one.
     v2_role_id: str | None
@@ -43,14 +60,14 @@ class Strategy(Protocol):
     def obtain(self, momento: MomentoAccess, current: MasterSecret, request: KeyRequest) -> IssuedKey: ...
 
 
-def _lifetime(current: MasterSecret, request: KeyRequest) -> int | None:
-    if request.valid_seconds is not None:
-        return request.valid_seconds
-    if current.valid_until is None:
-        return None
-    if current.issued_at is not None and current.valid_until > current.issued_at:
-        return current.valid_until - current.issued_at
-    return DEFAULT_GENERATED_LIFETIME_SECONDS
+def generated_lifetime(current: MasterSecret, request: KeyRequest) -> int:
+    """Seconds a created key lives: the settings', else the current key's; never forever, capped."""
+    lifetime = request.valid_seconds
+    if lifetime is None and current.valid_until is not None:
+        issued_at = current.issued_at
+        if issued_at is not None and current.valid_until > issued_at:
+            lifetime = current.valid_until - issued_at
+    return min(lifetime or DEFAULT_GENERATED_LIFETIME_SECONDS, MAX_GENERATED_LIFETIME_SECONDS)
 
 
 class Refresh:
@@ -62,13 +79,6 @@ class Refresh:
         return momento.refresh_v1(current.master_key(), current.refresh_token)
 
 
-class Generate:
-    name = "generate"
-
-    def obtain(self, momento: MomentoAccess, current: MasterSecret, request: KeyRequest) -> IssuedKey:
-        return momento.generate_v1(current.master_key(), _lifetime(current, request))
-
-
 class GenerateV2:
     name = "v2"
 
@@ -78,21 +88,19 @@ class GenerateV2:
             raise ConfigError(
                 [f"secret {request.secret_id!r} stores no roleId for its v2 key; set MOMENTO_V2_ROLE_ID"]
             )
-        lifetime = _lifetime(current, request)
-        expires_at = None if lifetime is None else int(request.now) + lifetime
-        description = f"keyguard rotation {request.rotation_id} of {request.secret_id}"
+        expires_at = int(request.now) + generated_lifetime(current, request)
+        description = description_for(request.rotation_id, request.secret_id)
         return momento.generate_v2(current.master_key(), role_id, description, expires_at)
 
 
 REFRESH = Refresh()
-GENERATE = Generate()
 V2 = GenerateV2()
 
 
 def plan(
     choice: StrategyChoice, current: MasterSecret, secret_id: str, v2_role_id: str | None = None
-) -> tuple[Strategy, ...]:
-    """Strategies to try in order; the second is tried only after a refresh refusal.
+) -> Strategy:
+    """The strategy for this key, or the reason none applies.
 
     Everything checkable without Momento is checked here, before a rotation is claimed.
     """
@@ -109,22 +117,16 @@ def plan(
             raise ConfigError(
                 [f"secret {secret_id!r} stores no roleId for its v2 key; set MOMENTO_V2_ROLE_ID"]
             )
-        return (V2,)
+        return V2
     if generation is KeyGeneration.V2:
         raise ConfigError(
             [f"ROTATION_STRATEGY={choice.value} cannot rotate the v2 key in {secret_id!r}; use auto or v2"]
         )
-    if choice is StrategyChoice.REFRESH:
-        if current.refresh_token is None:
-            # Checked here, not in Refresh.obtain: after the claim it would block other runs.
-            raise SecretFormatError(secret_id, "the refresh strategy needs a stored refresh token")
-        return (REFRESH,)
-    if choice is StrategyChoice.GENERATE or current.refresh_token is None:
-        return (GENERATE,)
-    return (REFRESH, GENERATE)
-
-
-def may_fall_back(error: Exception, current: MasterSecret, now: float) -> bool:
-    """A refused refresh may be replaced by `generate` only while the current key still works."""
-    still_valid = current.valid_until is None or current.valid_until > now
-    return isinstance(error, MomentoRefreshRefusedError) and still_valid
+    if current.refresh_token is None:
+        # Checked here, not in Refresh.obtain: after the claim it would block other runs.
+        raise OperatorActionRequiredError(
+            f"the v1 key in {secret_id!r} has no refresh token, so nothing can renew it unattended "
+            f"(a v1 key cannot generate a super-user successor). {V1_RUNBOOK}",
+            reason="no_refresh_token",
+        )
+    return REFRESH

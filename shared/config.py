@@ -9,11 +9,13 @@ its first invocation with the whole list instead of one problem per redeploy.
 from __future__ import annotations
 
 import builtins
+import ipaddress
 import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
 
@@ -30,6 +32,10 @@ class Env:
     def __init__(self, environ: Mapping[builtins.str, builtins.str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
         self.problems: list[builtins.str] = []
+
+    @property
+    def environ(self) -> Mapping[builtins.str, builtins.str]:
+        return self._environ
 
     def _raw(self, name: builtins.str) -> builtins.str | None:
         value = self._environ.get(name)
@@ -144,6 +150,64 @@ class Env:
             raise ConfigError(self.problems)
 
 
+def in_real_lambda(environ: Mapping[str, str]) -> bool:
+    """True inside a deployed Lambda function, False locally and under `sam local`.
+
+    Lambda sets `AWS_LAMBDA_FUNCTION_NAME` in every function; `sam local` sets it too, and also
+    `AWS_SAM_LOCAL=true` (samcli/local/lambdafn/env_vars.py), which Lambda never sets (the
+    template must not either; tests/test_template.py checks).
+    """
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) and environ.get("AWS_SAM_LOCAL") != "true"
+
+
+#: Where a Docker bridge gateway lives: RFC 1918 and IPv6 unique-local addresses (not
+#: `is_private`, which also covers documentation and other reserved ranges).
+_BRIDGE_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+
+
+def _bridge(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return any(address.version == n.version and address in n for n in _BRIDGE_NETWORKS)
+
+
+def _host_of(value: str) -> str:
+    host = value.rsplit(":", 1)[0] if ":" in value else value
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def plaintext_host_problem(name: str, host: str, environ: Mapping[str, str]) -> str | None:
+    """Why `host` may not receive plaintext traffic (keys, tokens), or None when it may.
+
+    Plaintext goes to loopback only, and under `sam local` also to private addresses (the
+    function's container reaches the local stack through the Docker bridge gateway). Inside a
+    deployed Lambda function never: a typo there would send the master key over the network.
+    """
+    if in_real_lambda(environ):
+        return f"{name}: plaintext endpoints are refused inside a deployed Lambda function"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or (environ.get("AWS_SAM_LOCAL") == "true" and host == "host.docker.internal"):
+            return None
+        return f"{name}: plaintext is only allowed to a loopback address, got host {host!r}"
+    if address.is_loopback or (environ.get("AWS_SAM_LOCAL") == "true" and _bridge(address)):
+        return None
+    return f"{name}: plaintext is only allowed to a loopback address, got {host!r}"
+
+
+def _check_plaintext(env: Env, local_endpoint: str | None, api_keys_url: str) -> None:
+    if local_endpoint is not None:
+        problem = plaintext_host_problem("MOMENTO_LOCAL_ENDPOINT", _host_of(local_endpoint), env.environ)
+        if problem:
+            env.problems.append(problem)
+    if api_keys_url.lower().startswith("http://"):
+        host = urlsplit(api_keys_url).hostname or ""
+        problem = plaintext_host_problem("MOMENTO_API_KEYS_URL", host, env.environ)
+        if problem:
+            env.problems.append(problem)
+
+
 @dataclass(frozen=True)
 class CommonSettings:
     """Settings both functions share: where Secrets Manager and Momento are."""
@@ -159,9 +223,11 @@ class CommonSettings:
 
     @classmethod
     def read(cls, env: Env) -> CommonSettings:
-        return cls(
+        settings = cls(
             secrets_manager_endpoint_url=env.optional_str("SECRETS_MANAGER_ENDPOINT_URL"),
             momento_local_endpoint=env.optional_str("MOMENTO_LOCAL_ENDPOINT"),
             momento_api_keys_url=env.str("MOMENTO_API_KEYS_URL", DEFAULT_API_KEYS_URL),
             momento_timeout_seconds=env.float("MOMENTO_TIMEOUT_SECONDS", 5.0, minimum=0.1, maximum=60.0),
         )
+        _check_plaintext(env, settings.momento_local_endpoint, settings.momento_api_keys_url)
+        return settings

@@ -166,6 +166,31 @@ class MethodNotAllowedError(VendingError):
     status = 405
 
 
+class MintRefusedError(VendingError):
+    """The vendor will not mint now (its own quota rules); nothing was minted. HTTP 429."""
+
+    code = "mint_refused"
+    status = 429
+    retryable = True
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        #: Seconds until a retry can succeed (the `Retry-After` header).
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class MintBudgetExceededError(MintRefusedError):
+    """This principal (or shared rule) used its mint budget for the current window."""
+
+    code = "mint_budget_exceeded"
+
+
+class AuthQuotaReservedError(MintRefusedError):
+    """Vendors used their share of Momento's per-account auth quota; the rest is the rotator's."""
+
+    code = "auth_quota_reserved"
+
+
 # --- rotator events ---------------------------------------------------------------------------
 
 
@@ -179,3 +204,30 @@ class RotationFailedError(KeyGuardError):
     """At least one secret of a rotator invocation failed; raised so Lambda retries and alarms see it."""
 
     code = "rotation_failed"
+
+
+class OperatorActionRequiredError(KeyGuardError):
+    """The rotator cannot renew this key by itself; a person must act (the message says how).
+
+    Raised, for example, when Momento refuses the refresh token (a v1 key's only unattended way
+    to renew) or the stored key cannot mint tokens. Counted as `OperatorActionRequired`.
+    """
+
+    code = "operator_action_required"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        #: A stable short name of why (`refresh_refused`, `no_refresh_token`, `key_cannot_mint`, ...).
+        self.reason = reason
+        super().__init__(message)
+
+
+class RotationRefusedError(KeyGuardError):
+    """A rotation was asked for that would do more harm than good (nothing was changed)."""
+
+    code = "rotation_refused"
+
+
+class InvalidNameError(BadRequestError):
+    """`?name=` is not a valid token label (letters, digits, `._-`, at most 32 characters)."""
+
+    code = "invalid_name"

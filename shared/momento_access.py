@@ -10,8 +10,8 @@ only in `IssuedKey` / `VendedToken` / `MasterKey`, whose reprs are redacted.
   key's CONTROL endpoint, port 443 over TLS (where Momento's JS SDK sends them; the Python
   SDK has no such call). They are never retried: both spend or create something, and a
   timeout may hide a success (the refresh token may then be spent).
-- `generate_v2` / `revoke_v2` use the API keys HTTP API (`shared.momento_api_keys`).
-- `mint_token`, `check_key`, `cache_get`, `cache_set` use the SDK's `AuthClient` and
+- `generate_v2` / `revoke_v2` / `list_v2_keys` use the API keys HTTP API (`shared.momento_api_keys`).
+- `mint_token`, `check_key`, `cache_get`, `cache_set`, `increment` use the SDK's `AuthClient` and
   `CacheClient` with its Lambda presets; clients are kept per key (a channel per call would
   cost a TLS handshake each time) and closed when the key falls out of use.
 - `MOMENTO_LOCAL_ENDPOINT=host:port` (development only) points every gRPC call at a
@@ -41,7 +41,7 @@ from momento import AuthClient, CacheClient, Configurations, CredentialProvider
 from momento.auth.access_control.disposable_token_scope import DisposableTokenProps
 from momento.config.auth_configurations import AuthConfigurations
 from momento.errors import SdkException
-from momento.responses import CacheGet, CacheSet
+from momento.responses import CacheGet, CacheIncrement, CacheSet
 from momento.responses.auth.generate_disposable_token import GenerateDisposableToken
 from momento.utilities import ExpiresIn
 from momento_wire_types.generated import auth_pb2 as auth_pb
@@ -51,7 +51,7 @@ from momento_wire_types.generated import permissionmessages_pb2 as permissions_p
 from shared.config import CommonSettings
 from shared.errors import ConfigError, MomentoAuthenticationError, MomentoInvalidRequestError
 from shared.key_claims import read_claims
-from shared.momento_api_keys import ApiKeysHttpApi
+from shared.momento_api_keys import ApiKeysHttpApi, ListedV2Key
 from shared.momento_errors import momento_error
 from shared.momento_scopes import scope_for
 from shared.momento_types import IssuedKey, MasterKey, VendedToken
@@ -59,6 +59,7 @@ from shared.permissions import CachePermission, CacheRole, Permission
 
 __all__ = [
     "IssuedKey",
+    "ListedV2Key",
     "LocalEndpoint",
     "MasterKey",
     "MomentoAccess",
@@ -95,7 +96,12 @@ class MomentoAccess(Protocol):
         ...
 
     def revoke_v2(self, key: MasterKey, key_id: str) -> None:
-        """HTTP `DELETE /api-keys/{key_id}`; an already-revoked (404) key counts as done."""
+        """HTTP `DELETE /api-keys/{key_id}`; 404 raises `MomentoNotFoundError`: Momento knows no such
+        key, which is "already revoked" only if the key itself no longer authenticates."""
+        ...
+
+    def list_v2_keys(self, key: MasterKey) -> tuple[ListedV2Key, ...]:
+        """HTTP `GET /api-keys`, every page: the account's v2 keys (ids and descriptions, no keys)."""
         ...
 
     def mint_token(
@@ -118,6 +124,12 @@ class MomentoAccess(Protocol):
 
     def cache_set(self, key: MasterKey, cache_name: str, item_key: str, value: str, ttl_seconds: int) -> None:
         """SDK CacheClient.set with a TTL."""
+        ...
+
+    def increment(
+        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
+    ) -> int:
+        """SDK CacheClient.increment (atomic; a missing item counts from 0): the new value."""
         ...
 
 
@@ -244,7 +256,9 @@ class SdkMomentoAccess:
                     warnings.simplefilter("ignore", DeprecationWarning)
                     provider = CredentialProvider.from_string(key.api_key)
                 endpoint = claims.wrapped_endpoint or _cell_of(provider.cache_endpoint)
-        except SdkException:
+        except (SdkException, ValueError):
+            # ValueError: the SDK's json.loads on a string that happens to be base64 (e.g. "QUJD")
+            # raises a bare JSONDecodeError, whose message would carry the value.
             raise MomentoAuthenticationError("the key is not a readable Momento API key") from None
         if self._local is not None:
             self._warn_local_once()
@@ -350,7 +364,10 @@ class SdkMomentoAccess:
         )
 
     def revoke_v2(self, key: MasterKey, key_id: str) -> None:
-        self._api_keys.revoke(key.api_key, key_id)
+        self._api_keys.revoke_existing(key.api_key, key_id)
+
+    def list_v2_keys(self, key: MasterKey) -> tuple[ListedV2Key, ...]:
+        return self._api_keys.list_keys(key.api_key)
 
     # -- disposable tokens ----------------------------------------------------------------------
 
@@ -406,6 +423,21 @@ class SdkMomentoAccess:
             raise momento_error(
                 "cache set", response.error_code, response.message, (*_secrets(key, entry), value)
             )
+
+    def increment(
+        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
+    ) -> int:
+        if ttl_seconds <= 0:
+            raise MomentoInvalidRequestError("a counter needs a positive TTL")
+        entry = self._entry(key)
+        response = entry.cache.increment(cache_name, item_key, amount, timedelta(seconds=ttl_seconds))
+        if isinstance(response, CacheIncrement.Success):
+            return int(response.value)
+        if isinstance(response, CacheIncrement.Error):
+            raise momento_error(
+                "cache increment", response.error_code, response.message, _secrets(key, entry)
+            )
+        raise AssertionError(f"unexpected SDK response type {type(response).__name__}")
 
 
 def _cell_of(cache_endpoint: str) -> str | None:

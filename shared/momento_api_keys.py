@@ -36,6 +36,23 @@ class GeneratedV2Key:
     endpoint: str | None
 
 
+@dataclass(frozen=True)
+class ListedV2Key:
+    """One entry of `GET /api-keys` (`key_info`); no key material is ever listed."""
+
+    key_id: str
+    description: str
+    role_id: str | None
+    #: Epoch seconds; None when the key never expires.
+    expires_at: int | None
+
+
+#: Momento's page size limit for `GET /api-keys` is 1..100.
+LIST_PAGE_SIZE = 100
+#: Pages read at most (10,000 keys): a bound against a next_token that never ends.
+MAX_LIST_PAGES = 100
+
+
 def _check_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"https", "http"} or not parts.hostname:
@@ -52,12 +69,21 @@ def _check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib follows redirects and re-sends every header, `Authorization` (the master key)
+    included, to the new origin. Returning None makes the 3xx an `HTTPError` instead."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
 class ApiKeysHttpApi:
     """One instance per base URL; stateless apart from it, so it is safe to share."""
 
     def __init__(self, base_url: str, timeout_seconds: float) -> None:
         self._base = _check_base_url(base_url)
         self._timeout = timeout_seconds
+        self._opener = urllib.request.build_opener(_RefuseRedirects)
 
     @property
     def base_url(self) -> str:
@@ -79,6 +105,29 @@ class ApiKeysHttpApi:
         path = "/api-keys/" + quote(key_id, safe="")
         self._call("DELETE", path, api_key, "revoke API key", None, missing_ok=True)
 
+    def revoke_existing(self, api_key: str, key_id: str) -> None:
+        """Revoke `key_id`; a 404 raises `MomentoNotFoundError` (the caller decides what it means)."""
+        path = "/api-keys/" + quote(key_id, safe="")
+        self._call("DELETE", path, api_key, "revoke API key", None)
+
+    def list_keys(self, api_key: str) -> tuple[ListedV2Key, ...]:
+        """Every v2 key of the account, following `next_token` (present only when there are more)."""
+        found: list[ListedV2Key] = []
+        token: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            query = f"?limit={LIST_PAGE_SIZE}"
+            if token is not None:
+                query += "&next_token=" + quote(token, safe="")
+            answer = self._call("GET", "/api-keys" + query, api_key, "list API keys", None)
+            if not isinstance(answer, dict) or not isinstance(answer.get("key_info"), list):
+                raise MomentoUnavailableError("Momento list API keys failed: the answer lacks key_info")
+            found.extend(_listed(item) for item in answer["key_info"] if isinstance(item, dict))
+            next_token = answer.get("next_token")
+            if not isinstance(next_token, str) or not next_token:
+                return tuple(found)
+            token = next_token
+        raise MomentoUnavailableError(f"Momento list API keys failed: more than {MAX_LIST_PAGES} pages")
+
     def _call(
         self,
         method: str,
@@ -96,10 +145,15 @@ class ApiKeysHttpApi:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self._base + path, data=data, headers=headers, method=method)  # noqa: S310 (scheme checked in __init__)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (scheme checked)
+            with self._opener.open(request, timeout=self._timeout) as response:
                 raw = response.read(_MAX_RESPONSE)
         except urllib.error.HTTPError as exc:
             with exc:
+                if 300 <= exc.code < 400:
+                    raise MomentoUnavailableError(
+                        f"Momento {operation} failed: the API answered a redirect ({exc.code}); "
+                        "redirects are refused so the key is never sent to another origin"
+                    ) from None
                 if missing_ok and exc.code == 404:
                     return None
                 detail = _error_detail(exc.read(_MAX_RESPONSE))
@@ -146,4 +200,18 @@ def _generated(answer: Any) -> GeneratedV2Key:
         if isinstance(expires, int) and not isinstance(expires, bool) and expires > 0
         else None,
         endpoint=endpoint if isinstance(endpoint, str) and endpoint else None,
+    )
+
+
+def _listed(info: dict[str, Any]) -> ListedV2Key:
+    expires = info.get("expires_at_epoch_seconds")
+    description = info.get("description")
+    role_id = info.get("role_id")
+    return ListedV2Key(
+        key_id=str(info.get("key_id") or ""),
+        description=description if isinstance(description, str) else "",
+        role_id=role_id if isinstance(role_id, str) and role_id else None,
+        expires_at=expires
+        if isinstance(expires, int) and not isinstance(expires, bool) and expires > 0
+        else None,
     )

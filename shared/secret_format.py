@@ -8,6 +8,7 @@ Shapes (the JSON shapes differ only in the name of the key field; the other fiel
 console's names in all of them):
 
 - `SEED`: `{"momento": "<key>"}` (seed 001's TVM).
+- `RUST_TVM`: `{"momentoSecret": "<key>"}` (Momento's Rust TVM example); written like `SEED`.
 - `REFRESH_LAMBDA`: `{"authToken", "refreshToken", "validUntil"}`, validUntil a string of
   epoch seconds (Momento's `api-key-refresh-lambda`); always written back as a string.
 - `CONSOLE`: the console's "Download JSON", `{"apiKey", "refreshToken", "validUntil"}` plus
@@ -18,7 +19,9 @@ All JSON shapes accept the optional fields `refreshToken`, `validUntil`, `endpoi
 `roleId`; they are written only when set (null, "" and the refresh Lambda's "undefined" mean
 absent). `validUntil` may be a number or a string of digits
 and is written back in the type it was read in (0 or absent means no stored expiry; then the
-key's JWT `exp` claim is used). In `SEED` it is written only when the JWT cannot tell it.
+key's JWT `exp` claim is used). A stored 0 ("never expires", as Momento's refresh Lambda writes
+it) is written back as 0 while the key still never expires, so readers that require the field
+keep finding it. In `SEED`/`RUST_TVM` it is written only when the JWT cannot tell it.
 
 `PLAIN` holds nothing but the key: `fields_lost_on_render()` names what a render would
 drop, so a rotation can log it. A plain secret never stores a refresh token, so it is
@@ -51,6 +54,7 @@ from shared.momento_types import IssuedKey, MasterKey
 
 class SecretShape(StrEnum):
     SEED = "seed"
+    RUST_TVM = "rust_tvm"
     REFRESH_LAMBDA = "refresh_lambda"
     CONSOLE = "console"
     PLAIN = "plain"
@@ -63,8 +67,15 @@ class KeyGeneration(StrEnum):
 
 #: The field holding the key in each JSON shape.
 KEY_FIELDS: Mapping[SecretShape, str] = MappingProxyType(
-    {SecretShape.SEED: "momento", SecretShape.REFRESH_LAMBDA: "authToken", SecretShape.CONSOLE: "apiKey"}
+    {
+        SecretShape.SEED: "momento",
+        SecretShape.RUST_TVM: "momentoSecret",
+        SecretShape.REFRESH_LAMBDA: "authToken",
+        SecretShape.CONSOLE: "apiKey",
+    }
 )
+#: Shapes that store only the key: validUntil is written only when the JWT cannot tell it.
+_KEY_ONLY_SHAPES = frozenset({SecretShape.SEED, SecretShape.RUST_TVM})
 REFRESH_TOKEN = "refreshToken"
 VALID_UNTIL = "validUntil"
 ENDPOINT = "endpoint"
@@ -97,12 +108,16 @@ class MasterSecret:
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: validUntil was stored as a string (always true for REFRESH_LAMBDA); kept to write it back alike.
     valid_until_text: bool = False
+    #: validUntil was stored as 0 (never expires); written back as 0 while valid_until is None.
+    valid_until_zero: bool = False
 
     def __post_init__(self) -> None:
         # Normalised so that equal secrets render equal: known names never hide in `extra`,
         # and the text flag only matters where validUntil is actually written.
         extra = {name: value for name, value in self.extra.items() if name not in _KNOWN_FIELDS}
         object.__setattr__(self, "extra", MappingProxyType(extra))
+        if self.valid_until is not None or self.shape is SecretShape.PLAIN:
+            object.__setattr__(self, "valid_until_zero", False)
         if self.shape is SecretShape.REFRESH_LAMBDA:
             object.__setattr__(self, "valid_until_text", True)
         elif not _writes_valid_until(self):
@@ -170,7 +185,9 @@ class MasterSecret:
 def parse_secret(secret_id: str, secret_string: str | None) -> MasterSecret:
     """Read a master secret in any supported shape; raises `SecretFormatError` otherwise."""
     if secret_string is None:
-        raise SecretFormatError(secret_id, "it has no SecretString (binary secrets are not supported)")
+        raise SecretFormatError(
+            secret_id, "the version has no SecretString (no value stored yet, or a binary secret)"
+        )
     text = secret_string.strip()
     if not text:
         raise SecretFormatError(secret_id, "it is empty")
@@ -244,11 +261,11 @@ def _optional_str(secret_id: str, document: dict[str, Any], name: str) -> str | 
     return value
 
 
-def _valid_until(secret_id: str, document: dict[str, Any]) -> tuple[int | None, bool]:
-    """(epoch seconds or None, stored as text)."""
+def _valid_until(secret_id: str, document: dict[str, Any]) -> tuple[int | None, bool, bool]:
+    """(epoch seconds or None, stored as text, stored as 0)."""
     value = document.get(VALID_UNTIL)
     if value is None or (isinstance(value, str) and value in _ABSENT):
-        return None, False
+        return None, False, False
     as_text = isinstance(value, str)
     if as_text:
         if not (value.isascii() and value.isdigit()):
@@ -264,7 +281,7 @@ def _valid_until(secret_id: str, document: dict[str, Any]) -> tuple[int | None, 
         )
     if seconds < 0 or seconds > _MAX_EPOCH_SECONDS:
         raise SecretFormatError(secret_id, f"field {VALID_UNTIL!r} is out of range for epoch seconds")
-    return (seconds or None), as_text
+    return (seconds or None), as_text, seconds == 0
 
 
 def _parse_object(secret_id: str, document: dict[str, Any]) -> MasterSecret:
@@ -275,7 +292,7 @@ def _parse_object(secret_id: str, document: dict[str, Any]) -> MasterSecret:
         raise SecretFormatError(
             secret_id, f"field {key_field!r} must be a non-empty string of printable ASCII without spaces"
         )
-    valid_until, as_text = _valid_until(secret_id, document)
+    valid_until, as_text, zero = _valid_until(secret_id, document)
     claims = read_claims(api_key)
     return MasterSecret(
         api_key=api_key,
@@ -288,6 +305,7 @@ def _parse_object(secret_id: str, document: dict[str, Any]) -> MasterSecret:
         shape=shape,
         extra=document,
         valid_until_text=as_text,
+        valid_until_zero=zero,
     )
 
 
@@ -302,7 +320,8 @@ def render_secret(secret: MasterSecret) -> str:
     if secret.refresh_token is not None:
         document[REFRESH_TOKEN] = secret.refresh_token
     if _writes_valid_until(secret):
-        document[VALID_UNTIL] = str(secret.valid_until) if secret.valid_until_text else secret.valid_until
+        until = secret.valid_until or 0
+        document[VALID_UNTIL] = str(until) if secret.valid_until_text else until
     for name, value in ((ENDPOINT, secret.endpoint), (KEY_ID, secret.key_id), (ROLE_ID, secret.role_id)):
         if value is not None:
             document[name] = value
@@ -312,8 +331,10 @@ def render_secret(secret: MasterSecret) -> str:
 
 
 def _writes_valid_until(secret: MasterSecret) -> bool:
-    if secret.valid_until is None or secret.shape is SecretShape.PLAIN:
+    if secret.shape is SecretShape.PLAIN:
         return False
-    if secret.shape is SecretShape.SEED:
+    if secret.valid_until is None:
+        return secret.valid_until_zero
+    if secret.shape in _KEY_ONLY_SHAPES:
         return secret.valid_until != read_claims(secret.api_key).expires_at
     return True

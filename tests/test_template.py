@@ -157,14 +157,15 @@ def test_kms_statements_exist_only_with_a_key_and_only_through_secrets_manager(
 def test_get_and_post_token_routes_reach_the_vendor(template: dict[str, Any]) -> None:
     events = template["Resources"]["VendorFunction"]["Properties"]["Events"]
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
-    assert routes == {("GET", "/token"), ("POST", "/token")}
+    assert routes == {("GET", "/token"), ("POST", "/token"), ("GET", "/"), ("POST", "/")}
     for event in events.values():
         assert event["Type"] == "HttpApi"
         assert event["Properties"]["ApiId"] == {"Ref": "TokenApi"}
         assert "Auth" not in event["Properties"], "auth comes from the OpenAPI body (AuthMode)"
     paths = template["Resources"]["TokenApi"]["Properties"]["DefinitionBody"]["paths"]
-    assert set(paths) == {"/token"}
+    assert set(paths) == {"/token", "/"}
     assert set(paths["/token"]) == {"get", "post"}
+    assert paths["/"] == paths["/token"], "the root is an alias of /token, secured the same way"
 
 
 def _choose(expression: Any, truth: Mapping[str, bool]) -> Any:
@@ -188,7 +189,7 @@ def test_each_auth_mode_secures_both_routes_with_its_scheme_only(
         "MakeUserPool": False,
     }
     body = template["Resources"]["TokenApi"]["Properties"]["DefinitionBody"]
-    for operation in body["paths"]["/token"].values():
+    for operation in [*body["paths"]["/token"].values(), *body["paths"]["/"].values()]:
         assert _choose(operation["security"], truth) == ([{scheme: []}] if scheme else [])
     defined = {
         name

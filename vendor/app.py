@@ -7,13 +7,15 @@ else is a 500 that says nothing about internals. Tracebacks go to the log, never
 Metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, default `MomentoKeyGuard`; dimension
 `service`), one count per request by outcome, so alarms can watch quota and outages:
 `TokensVended` (200), `VendRefused` (other 4xx), `VendThrottled` (429), `VendUnavailable` (503),
-`VendFailed` (500: misconfiguration or a bug).
+`VendFailed` (500: misconfiguration or a bug). A 429 from the vendor's own quota rules also counts
+`MintBudgetExceeded` (a principal's mint budget) or `AuthQuotaReserved` (the rotator's headroom).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import functools
 import json
 import logging
@@ -32,12 +34,16 @@ from shared.errors import (
     ConfigError,
     KeyGuardError,
     MethodNotAllowedError,
+    MintBudgetExceededError,
+    MintRefusedError,
     MomentoLimitExceededError,
     PayloadTooLargeError,
     VendingError,
 )
 from vendor.identity import Identity, identify
+from vendor.request_json import BadEventError, event_problem
 from vendor.settings import VendorSettings
+from vendor.token_label import parse_label
 from vendor.vending import Vendor, VendRequest, parse_request_body
 
 #: The template's default; used when POWERTOOLS_METRICS_NAMESPACE is unset (as in the rotator).
@@ -49,7 +55,13 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DE
 tracer = Tracer()
 
 TOKEN_PATH = "/token"
+#: Momento's TVM example clients fetch the API root: an alias of TOKEN_PATH.
+ROOT_PATH = "/"
 ALLOWED_METHODS = "GET, POST"
+#: Request headers Momento's TVM example web clients send (Lambda-authorizer variant: username,
+#: password; Cognito variant: usergroup, cachename). CORS lets them through so those clients work
+#: unchanged; the vendor never reads them (scope comes only from the verified identity).
+TVM_EXAMPLE_HEADERS = ("username", "password", "usergroup", "cachename")
 _NO_STORE = {"Cache-Control": "no-store"}
 _RESOLVE_LOCK = threading.Lock()
 
@@ -74,7 +86,7 @@ def _cors(settings: VendorSettings) -> CORSConfig | None:
     return CORSConfig(
         allow_origin=origins[0],
         extra_origins=list(origins[1:]),
-        allow_headers=list(settings.cors_allow_headers),
+        allow_headers=list(dict.fromkeys([*settings.cors_allow_headers, *TVM_EXAMPLE_HEADERS])),
         max_age=settings.cors_max_age_seconds,
     )
 
@@ -93,7 +105,8 @@ def _request_body(app: APIGatewayHttpResolver, max_body_bytes: int) -> bytes | N
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise BadRequestError("request body is not valid base64") from None
-    return body.encode()
+    # surrogatepass: a lone surrogate reaches the JSON decoder as invalid UTF-8 (a 400), not an exception.
+    return body.encode("utf-8", "surrogatepass")
 
 
 def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolver:
@@ -105,20 +118,26 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
     def caller() -> Identity:
         return identify(app.current_event.raw_event, settings.auth_mode, settings.groups_claim)
 
-    @app.get(TOKEN_PATH)
-    def get_token() -> Response[str]:
-        return _json(200, vendor.vend(caller(), VendRequest()))
+    def label() -> str | None:
+        return parse_label(app.current_event.query_string_parameters)
 
-    @app.post(TOKEN_PATH)
+    def get_token() -> Response[str]:
+        identity = caller()
+        return _json(200, vendor.vend(identity, VendRequest(label=label())))
+
     def post_token() -> Response[str]:
         identity = caller()
         request = parse_request_body(_request_body(app, settings.max_body_bytes), settings.max_body_bytes)
-        return _json(200, vendor.vend(identity, request))
+        return _json(200, vendor.vend(identity, dataclasses.replace(request, label=label())))
 
-    # cors=False keeps these methods out of the preflight's Access-Control-Allow-Methods.
-    @app.route(TOKEN_PATH, method=["PUT", "PATCH", "DELETE", "HEAD"], cors=False)
     def other_method() -> Response[str]:
         raise MethodNotAllowedError(f"{app.current_event.http_method} is not allowed; use GET or POST")
+
+    for path in (TOKEN_PATH, ROOT_PATH):
+        app.get(path)(get_token)
+        app.post(path)(post_token)
+        # cors=False keeps these methods out of the preflight's Access-Control-Allow-Methods.
+        app.route(path, method=["PUT", "PATCH", "DELETE", "HEAD"], cors=False)(other_method)
 
     @app.not_found
     def not_found(_exc: NotFoundError) -> Response[str]:
@@ -126,6 +145,10 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
 
     def vending_error(exc: VendingError) -> Response[str]:
         headers = {"Allow": ALLOWED_METHODS} if isinstance(exc, MethodNotAllowedError) else None
+        if isinstance(exc, MintRefusedError):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+            name = "MintBudgetExceeded" if isinstance(exc, MintBudgetExceededError) else "AuthQuotaReserved"
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         if exc.status >= 500:
             logger.error("vending failed", extra={"error": exc.code})
         return _error(exc.status, exc.code, str(exc), headers)
@@ -195,17 +218,30 @@ def _instrumented(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
+def _plain(status: int, code: str, message: str) -> dict[str, Any]:
+    """A JSON error built without the resolver (which may be what failed)."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **_NO_STORE},
+        "body": json.dumps({"error": code, "message": message}, separators=(",", ":")),
+    }
+
+
 def _respond(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    problem = event_problem(event)
+    if problem is not None:
+        logger.warning("not an HTTP API payload 2.0 event", extra={"problem": problem})
+        return _plain(400, BadEventError.code, problem)
     try:
         app = _application()
     except ConfigError as exc:
         logger.error("invalid configuration", extra={"problems": exc.problems})
-        return {
-            "statusCode": 500,
-            "headers": {"Content-Type": "application/json", **_NO_STORE},
-            "body": json.dumps({"error": exc.code, "message": "the token vending machine is misconfigured"}),
-        }
-    return app.resolve(event, context)
+        return _plain(500, exc.code, "the token vending machine is misconfigured")
+    try:
+        return app.resolve(event, context)
+    except Exception as exc:  # the resolver itself failed: still a JSON answer, never a raise
+        logger.exception("unexpected failure outside the routes", extra={"error": type(exc).__name__})
+        return _plain(500, "internal_error", "the token vending machine failed; see its logs")
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -22,6 +22,12 @@ never fails open. Requests are then checked with `covers`: a requested permissio
 when one allowed permission is the same or wider in every dimension (cache, topic, key / prefix,
 role).
 
+Minting is the scarce resource (Momento allows about 5 auth operations per second per account),
+so grants are chosen to be reused: a requested lifetime is rounded down to a bucket
+(`TTL_BUCKETS`), a request covered by a whole grant the caller could have asked for is widened
+to it, and a rule marked `"shared": true` (no placeholders) gives all its callers one grant, hence
+one token whose id names the rule (`rule:<name>`), not the caller.
+
 Reserved caches (the shared token cache, where the vendor keeps every caller's tokens under
 guessable item keys) are never granted: a policy naming one, or `*` (which includes it), fails to
 load, and a placeholder that renders to one drops that permission. Otherwise a caller allowed to
@@ -57,7 +63,7 @@ UUID_HEAD = re.compile(r"[0-9a-fA-F]{8}")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _PLACEHOLDER_NAME = re.compile(r"sub|principal|claims\.[A-Za-z0-9_:.-]{1,128}")
 _TEMPLATE_FIELDS = ("cache", "topic", "key", "keyPrefix")
-_RULE_FIELDS = {"name", "when", "allow", "maxTtlSeconds"}
+_RULE_FIELDS = {"name", "when", "allow", "maxTtlSeconds", "shared"}
 _WHEN_FIELDS = {"groups", "claims"}
 
 
@@ -75,6 +81,33 @@ class Grant:
 
     permissions: tuple[Permission, ...]
     ttl_seconds: int
+    #: The shared rule this grant is exactly (one token for all its callers), else None.
+    shared_rule: str | None = None
+
+    @property
+    def shared_token_id(self) -> str | None:
+        """The token id of a shared grant: it names the rule, since the token serves many callers."""
+        return None if self.shared_rule is None else SHARED_TOKEN_ID_PREFIX + self.shared_rule
+
+
+#: Lifetimes a requested `ttlSeconds` is rounded down to (see `bucket_ttl` and vendor/README.md).
+TTL_BUCKETS = (60, 300, 900, 3600, 4 * 3600, 12 * 3600, 25 * 3600)
+SHARED_TOKEN_ID_PREFIX = "rule:"
+#: Momento's SDKs refuse longer token ids (JS SDK `validateDisposableTokenTokenID`).
+MAX_TOKEN_ID_CHARS = 64
+
+
+def bucket_ttl(requested: int | None, cap: int) -> int:
+    """The lifetime granted for an ask of `requested` seconds under `cap`: the cap or a bucket.
+
+    Rounded down (never longer than asked, except that nothing is shorter than a minute), so that
+    an ask of 3000, 3001, ... seconds is one grant and one token, not one mint each: a grant has
+    at most `len(TTL_BUCKETS) + 1` lifetimes whatever callers send.
+    """
+    target = cap if requested is None else min(cap, max(requested, TTL_BUCKETS[0]))
+    if target >= cap:
+        return cap
+    return max(b for b in TTL_BUCKETS if b <= target)
 
 
 def covers(allowed: Permission, requested: Permission) -> bool:
@@ -199,6 +232,8 @@ class _Template:
 
 
 def _lookup(identity: Identity, name: str) -> str | None:
+    if name in ("principal", "sub") and not identity.names_resources:
+        return None  # an STS session name: chosen by the caller, so it names nothing
     if name == "principal":
         return identity.principal
     if name == "sub":
@@ -213,6 +248,8 @@ class _Rule:
     claims: dict[str, frozenset[str]]
     allow: tuple[_Template, ...]
     max_ttl_seconds: int
+    #: For a rule marked `"shared": true`: its permissions (no placeholders, so the same for all).
+    shared: tuple[Permission, ...] | None = None
 
     def matches(self, identity: Identity) -> bool:
         if self.groups is not None and not self.groups.intersection(identity.groups):
@@ -266,7 +303,77 @@ def _parse_rule(raw: Any, index: int, ceiling: int, reserved: frozenset[str]) ->
     ttl = raw.get("maxTtlSeconds", ceiling)
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
         raise ConfigError([f"{where}: maxTtlSeconds must be a positive integer"])
-    return _Rule(name, groups, claims, templates, min(ttl, ceiling))
+    shared = _shared_permissions(raw.get("shared", False), templates, name, where)
+    return _Rule(name, groups, claims, templates, min(ttl, ceiling), shared)
+
+
+def _shared_permissions(
+    flag: Any, templates: tuple[_Template, ...], name: str, where: str
+) -> tuple[Permission, ...] | None:
+    """A shared rule's one grant; refused at load unless every caller would get the same token.
+
+    A placeholder makes a grant per caller, and such a grant is never shared; a rule Momento
+    cannot put into one token (key-level and topic grants, more than 20 statements) has no one
+    token to share; the token id `rule:<name>` must fit Momento's 64 characters.
+    """
+    if not isinstance(flag, bool):
+        raise ConfigError([f"{where}: shared must be true or false"])
+    if not flag:
+        return None
+    if any(_PLACEHOLDER.search(v) for t in templates for v in t.fields.values()):
+        raise ConfigError(
+            [f"{where}: a shared rule cannot use placeholders (its grant would differ per caller)"]
+        )
+    permissions = canonical([permission_from_json(t.fields) for t in templates])
+    if len(permissions) > MAX_PERMISSIONS or _mixes_items_and_topics(permissions):
+        raise ConfigError([f"{where}: a shared rule's permissions must fit one Momento token"])
+    if len(SHARED_TOKEN_ID_PREFIX + name) > MAX_TOKEN_ID_CHARS:
+        limit = MAX_TOKEN_ID_CHARS - len(SHARED_TOKEN_ID_PREFIX)
+        raise ConfigError([f"{where}: a shared rule's name must be at most {limit} characters"])
+    return permissions
+
+
+def _covered(requested: Sequence[Permission], allowed: Sequence[Permission]) -> bool:
+    return all(any(covers(a, r) for a in allowed) for r in requested)
+
+
+def _whole(
+    identity: Identity,
+    rules: tuple[_Rule, ...],
+    allowances: tuple[Allowance, ...],
+    chosen: list[tuple[Permission, int]],
+) -> tuple[list[tuple[Permission, int]], str | None] | None:
+    """The whole grant `chosen` is part of, if the caller could have asked for it at once.
+
+    First a shared rule's whole grant (one token for every caller of the rule), then the part of
+    the caller's allowance one token can hold (its cache part or its topic part). Subsets
+    therefore do not multiply mints: a caller varying which of its permissions it asks for, or
+    which key under its prefix, still gets one token per lifetime bucket. Widening never
+    shortens the lifetime: only permissions whose cap reaches the request's cap are added.
+    """
+    wanted = [p for p, _ in chosen]
+    cap = min(ttl for _, ttl in chosen)
+    for rule in rules:
+        if (
+            rule.shared is not None
+            and rule.max_ttl_seconds >= cap
+            and rule.matches(identity)
+            and _covered(wanted, rule.shared)
+        ):
+            return [(p, rule.max_ttl_seconds) for p in rule.shared], rule.name
+    long_enough = tuple(a for a in allowances if a.max_ttl_seconds >= cap)
+    parts: tuple[tuple[Allowance, ...], ...]
+    if _mixes_items_and_topics([a.permission for a in long_enough]):
+        parts = (
+            tuple(a for a in long_enough if isinstance(a.permission, CachePermission)),
+            tuple(a for a in long_enough if isinstance(a.permission, TopicPermission)),
+        )
+    else:
+        parts = (long_enough,)
+    for part in parts:
+        if len(part) <= MAX_PERMISSIONS and _covered(wanted, [a.permission for a in part]):
+            return [(a.permission, a.max_ttl_seconds) for a in part], None
+    return None
 
 
 @dataclass(frozen=True)
@@ -320,8 +427,11 @@ class Policy:
     ) -> Grant:
         """The permissions and lifetime this caller gets; `ForbiddenError` naming the refused part.
 
-        `requested=None` (GET) means the caller's default scope (`default_scope`). The lifetime is
-        the smallest cap among the rules that allow each granted permission, never above the ask.
+        `requested=None` (GET) means the caller's default scope (`default_scope`). A request is
+        then widened to the whole grant it is part of (`_whole`: a shared rule's, else the part of
+        the allowance one token holds), so equal wishes share one token. The lifetime is the
+        smallest cap among the rules that allow each granted permission, rounded down to a bucket
+        (`bucket_ttl`).
         """
         allowances = self.allowances(identity)
         if not allowances:
@@ -346,6 +456,9 @@ class Policy:
                     refused = json.dumps(permission.to_json(), sort_keys=True, separators=(",", ":"))
                     raise ForbiddenError(f"not allowed: {refused}")
                 chosen.append((permission, max(caps)))
-        cap = min(ttl for _, ttl in chosen)
-        ttl = cap if requested_ttl_seconds is None else min(cap, requested_ttl_seconds)
-        return Grant(canonical([p for p, _ in chosen]), ttl)
+        shared_rule = None
+        whole = _whole(identity, self.rules, allowances, chosen)
+        if whole is not None:
+            chosen, shared_rule = whole
+        ttl = bucket_ttl(requested_ttl_seconds, min(ttl for _, ttl in chosen))
+        return Grant(canonical([p for p, _ in chosen]), ttl, shared_rule)

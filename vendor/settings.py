@@ -53,6 +53,12 @@ class VendorSettings:
     unavailable_retry_after_seconds: int
     #: Retry-After sent with 429 (Momento's auth quota exceeded).
     throttled_retry_after_seconds: int
+    #: Mints per principal (or shared rule) per window; see vendor/mint_budget.py.
+    mint_budget_per_principal: int = 5
+    mint_budget_window_seconds: int = 60
+    #: Momento's auth operations per second per account, and the share vendors leave the rotator.
+    auth_quota_per_second: float = 5.0
+    auth_quota_reserve_per_second: float = 2.0
     #: A policy too large for the environment: SSM parameter or AppConfig (vendor/policy_source.py).
     policy_parameter: str | None = None
     policy_appconfig: str | None = None
@@ -88,10 +94,18 @@ class VendorSettings:
             throttled_retry_after_seconds=env.int(
                 "THROTTLED_RETRY_AFTER_SECONDS", 1, minimum=1, maximum=3600
             ),
+            mint_budget_per_principal=env.int("MINT_BUDGET_PER_PRINCIPAL", 5, minimum=1, maximum=10_000),
+            mint_budget_window_seconds=env.int("MINT_BUDGET_WINDOW_SECONDS", 60, minimum=1, maximum=86_400),
+            auth_quota_per_second=env.float("AUTH_QUOTA_PER_SECOND", 5.0, minimum=0.1, maximum=100_000.0),
+            auth_quota_reserve_per_second=env.float(
+                "AUTH_QUOTA_RESERVE_PER_SECOND", 2.0, minimum=0.0, maximum=100_000.0
+            ),
             policy_parameter=env.optional_str("VENDING_POLICY_PARAMETER"),
             policy_appconfig=env.optional_str("VENDING_POLICY_APPCONFIG"),
             policy_max_age_seconds=env.int("VENDING_POLICY_MAX_AGE_SECONDS", 60, minimum=1, maximum=3600),
         )
+        if settings.auth_quota_reserve_per_second >= settings.auth_quota_per_second:
+            env.problems.append("AUTH_QUOTA_RESERVE_PER_SECOND must be below AUTH_QUOTA_PER_SECOND")
         sources = [s for s in (settings.policy_parameter, settings.policy_appconfig) if s]
         if len(sources) + (settings.policy_document is not None) > 1:
             env.problems.append(

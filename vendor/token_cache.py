@@ -7,7 +7,13 @@ tokens 55 minutes), first from this container's memory, then optionally from a M
 shared by all containers (seed 001's design). Concurrent requests for one key share a single
 mint (single flight). When Momento still answers "limit exceeded", a token that is past its
 reuse share but not yet expired is better than an error, so it is served; only when there is
-none does the caller see the error (HTTP 429).
+none does the caller see the error (HTTP 429). The vendor's own quota rules
+(`vendor.mint_budget`: `MintRefusedError`) are treated the same way.
+
+Across containers (issue 13), a miss in the shared cache first takes a `MintLease`: the one
+container that wins it mints, the others poll the shared cache for its token for up to
+`lease_wait_seconds` instead of minting the same grant again, so a grant shared by thousands of
+callers costs one mint per reuse period for the whole fleet.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.errors import KeyGuardError, MomentoLimitExceededError
+from shared.errors import KeyGuardError, MintRefusedError, MomentoLimitExceededError
 from shared.momento_types import VendedToken
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,12 @@ class SharedTokenStore(Protocol):
     def get(self, item_key: str) -> str | None: ...
 
     def set(self, item_key: str, value: str, ttl_seconds: int) -> None: ...
+
+
+class MintLease(Protocol):
+    """Cross-container single flight: True for the one caller that should mint this key now."""
+
+    def acquire(self, cache_key: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -96,9 +108,17 @@ class TokenCache:
         *,
         clock: Callable[[], float] = time.time,
         max_entries: int = 10_000,
+        lease: MintLease | None = None,
+        lease_wait_seconds: float = 2.5,
+        poll_seconds: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._fraction = reuse_fraction
         self._shared = shared
+        self._lease = lease if shared is not None else None
+        self._lease_wait = lease_wait_seconds
+        self._poll = poll_seconds
+        self._sleep = sleep
         self._clock = clock
         self._max_entries = max_entries
         self._lock = threading.Lock()
@@ -140,10 +160,15 @@ class TokenCache:
         if shared is not None:
             self._remember(cache_key, shared)
             return Outcome(shared.token, "shared"), shared
+        if self._lease is not None and not self._lease.acquire(cache_key):
+            awaited = self._await_shared(cache_key)
+            if awaited is not None:
+                self._remember(cache_key, awaited)
+                return Outcome(awaited.token, "shared"), awaited
         minted_at = self._clock()
         try:
             token = mint()
-        except MomentoLimitExceededError:
+        except (MomentoLimitExceededError, MintRefusedError):
             if stale is not None and stale.token.expires_at - self._clock() >= MIN_REMAINING_SECONDS:
                 logger.warning("Momento auth quota exceeded; serving a still-valid cached token")
                 return Outcome(stale.token, "stale"), stale
@@ -154,6 +179,17 @@ class TokenCache:
         self._remember(cache_key, cached)
         self._shared_set(cache_key, cached)
         return Outcome(token, "minted"), cached
+
+    def _await_shared(self, cache_key: str) -> CachedToken | None:
+        """Another container is minting this key: poll the shared cache for its token, bounded."""
+        waited = 0.0
+        while waited < self._lease_wait:
+            self._sleep(self._poll)
+            waited += self._poll
+            found = self._shared_get(cache_key)
+            if found is not None:
+                return found
+        return None
 
     def _remember(self, cache_key: str, cached: CachedToken) -> None:
         with self._lock:

@@ -12,14 +12,24 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import BadRequestError, ForbiddenError, MomentoAuthenticationError, PayloadTooLargeError
+from shared.errors import (
+    BadRequestError,
+    ForbiddenError,
+    MintRefusedError,
+    MomentoAuthenticationError,
+    MomentoLimitExceededError,
+    PayloadTooLargeError,
+)
 from shared.momento_types import VendedToken
 from shared.permissions import Permission, permissions_from_json, permissions_to_json
 from vendor.identity import Identity
 from vendor.master_key import MasterKeySource
+from vendor.mint_budget import MintBudget
 from vendor.policy import Grant, Policy
 from vendor.policy_source import PolicySource
+from vendor.request_json import load_json
 from vendor.token_cache import TokenCache
+from vendor.token_label import labelled_token_id
 
 if TYPE_CHECKING:
     from shared.momento_access import MomentoAccess
@@ -35,6 +45,8 @@ class VendRequest:
 
     permissions: tuple[Permission, ...] | None = None
     ttl_seconds: int | None = None
+    #: `?name=`: becomes part of the token id (`vendor.token_label`), never of the scope.
+    label: str | None = None
 
 
 def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
@@ -47,10 +59,7 @@ def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
         raise PayloadTooLargeError(f"request body is larger than {max_body_bytes} bytes")
     if body is None or not body.strip():
         return VendRequest()
-    try:
-        raw = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequestError("request body is not valid JSON") from None
+    raw = load_json(body)
     if not isinstance(raw, dict):
         raise BadRequestError("request body must be a JSON object")
     extra = sorted(set(raw) - _REQUEST_FIELDS)
@@ -64,14 +73,29 @@ def parse_request_body(body: bytes | None, max_body_bytes: int) -> VendRequest:
     return VendRequest(permissions=permissions, ttl_seconds=ttl)
 
 
-def cache_key(identity: Identity, grant: Grant) -> str:
-    """A digest of (caller, permissions, lifetime): no identity or scope in cache item names."""
+def cache_key(identity: Identity, grant: Grant, label: str | None = None) -> str:
+    """A digest of (owner, permissions, lifetime, label): no identity or scope in cache item names.
+
+    A shared grant is keyed by its rule instead of the caller, so every caller of the rule (in
+    every container) finds the one token; a per-caller grant never is (`Grant.shared_rule` is
+    None whenever a placeholder or a per-caller rule contributed). A `?name=` label changes the
+    token id, so it is part of the key; shared grants carry none (their id names the rule).
+    """
+    owner = ["rule", grant.shared_rule] if grant.shared_rule is not None else identity.principal
+    parts: list[Any] = [owner, permissions_to_json(grant.permissions), grant.ttl_seconds]
+    if label is not None and grant.shared_rule is None:
+        parts.append(label)
     material = json.dumps(
-        [identity.principal, permissions_to_json(grant.permissions), grant.ttl_seconds],
+        parts,
         sort_keys=True,
         separators=(",", ":"),
     )
     return "vend-" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def budget_owner(identity: Identity, grant: Grant) -> str:
+    """Whose mint budget a mint spends: the shared rule's for a shared grant, else the caller's."""
+    return f"rule:{grant.shared_rule}" if grant.shared_rule is not None else f"principal:{identity.principal}"
 
 
 class Vendor:
@@ -83,11 +107,13 @@ class Vendor:
         master_keys: MasterKeySource,
         access: MomentoAccess,
         tokens: TokenCache,
+        budget: MintBudget | None = None,
     ) -> None:
         self._policy = policy
         self._master_keys = master_keys
         self._access = access
         self._tokens = tokens
+        self._budget = budget
 
     def vend(self, identity: Identity, request: VendRequest) -> dict[str, Any]:
         try:
@@ -97,7 +123,25 @@ class Vendor:
                 "vend refused", extra={"audit": {"caller": identity.principal, "reason": str(exc)}}
             )
             raise
-        outcome = self._tokens.get_or_mint(cache_key(identity, grant), lambda: self._mint(identity, grant))
+        label = request.label if grant.shared_rule is None else None
+        try:
+            outcome = self._tokens.get_or_mint(
+                cache_key(identity, grant, label), lambda: self._admitted_mint(identity, grant, label)
+            )
+        except (MintRefusedError, MomentoLimitExceededError) as exc:
+            retry = exc.retry_after_seconds if isinstance(exc, MintRefusedError) else None
+            audit_logger.warning(
+                "vend throttled",
+                extra={
+                    "audit": {
+                        "caller": identity.principal,
+                        "reason": exc.code,
+                        "retryAfter": retry,
+                        "sharedRule": grant.shared_rule,
+                    }
+                },
+            )
+            raise
         token = outcome.token
         permissions = permissions_to_json(grant.permissions)
         audit_logger.info(
@@ -109,20 +153,33 @@ class Vendor:
                     "permissions": permissions,
                     "expiresAt": token.expires_at,
                     "source": outcome.source,
+                    "sharedRule": grant.shared_rule,
                 }
             },
         )
         return response_body(token, permissions)
 
-    def _mint(self, identity: Identity, grant: Grant) -> VendedToken:
+    def _admitted_mint(self, identity: Identity, grant: Grant, label: str | None) -> VendedToken:
+        """A mint the budget admits first (else `MintRefusedError`, nothing minted)."""
+        if self._budget is None:
+            return self._mint(identity, grant, label)
+        admission = self._budget.admit(budget_owner(identity, grant))
+        try:
+            return self._mint(identity, grant, label)
+        except MomentoLimitExceededError:
+            self._budget.refund(admission)
+            raise
+
+    def _mint(self, identity: Identity, grant: Grant, label: str | None) -> VendedToken:
         """Mint with the cached key; a refused key means a rotation we have not seen: re-read, retry once."""
+        token_id = grant.shared_token_id or labelled_token_id(identity.token_id, label)
         try:
             return self._access.mint_token(
-                self._master_keys.get(), grant.permissions, grant.ttl_seconds, identity.token_id
+                self._master_keys.get(), grant.permissions, grant.ttl_seconds, token_id
             )
         except MomentoAuthenticationError:
             key = self._master_keys.force_refresh()
-            return self._access.mint_token(key, grant.permissions, grant.ttl_seconds, identity.token_id)
+            return self._access.mint_token(key, grant.permissions, grant.ttl_seconds, token_id)
 
 
 def response_body(token: VendedToken, permissions: list[dict[str, str]]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
 from vendor.master_key import MasterKeySource
+from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
 from vendor.policy_source import policy_for
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
@@ -39,11 +40,40 @@ class MomentoTokenStore:
         self._access.cache_set(self._master_keys.get(), self._cache_name, item_key, value, ttl_seconds)
 
 
-def secrets_manager_client(settings: VendorSettings) -> Any:
+class MomentoCounters:
+    """`Counters` on the shared Momento cache (atomic `Increment`), so limits hold for every container."""
+
+    def __init__(self, access: MomentoAccess, master_keys: MasterKeySource, cache_name: str) -> None:
+        self._access = access
+        self._master_keys = master_keys
+        self._cache_name = cache_name
+
+    def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        return self._access.increment(self._master_keys.get(), self._cache_name, key, amount, ttl_seconds)
+
+
+def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
+    return MintBudget(
+        BudgetSettings(
+            principal_mints=settings.mint_budget_per_principal,
+            principal_window_seconds=settings.mint_budget_window_seconds,
+            account_rate=settings.auth_quota_per_second,
+            reserve_rate=settings.auth_quota_reserve_per_second,
+        ),
+        counters,
+    )
+
+
+#: The periodic version check is bounded as a whole: one attempt, about two seconds at most. It
+#: runs in one request while the others are served the still-valid key (`vendor.master_key`).
+VERSION_CHECK_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1})
+
+
+def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
     return boto3.client(
         "secretsmanager",
         endpoint_url=settings.common.secrets_manager_endpoint_url,
-        config=_SECRETS_MANAGER_CONFIG,
+        config=config,
     )
 
 
@@ -61,9 +91,16 @@ def build_vendor(
         secrets_manager if secrets_manager is not None else secrets_manager_client(settings),
         settings.secret_id,
         settings.version_check_interval_seconds,
+        version_client=None
+        if secrets_manager is not None
+        else secrets_manager_client(settings, VERSION_CHECK_CONFIG),
     )
     shared: SharedTokenStore | None = None
+    counters: Counters = LocalCounters()
+    lease: CounterLease | None = None
     if settings.shared_token_cache_name:
         shared = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
-    tokens = TokenCache(settings.token_reuse_fraction, shared)
-    return Vendor(policy, master_keys, momento, tokens)
+        counters = MomentoCounters(momento, master_keys, settings.shared_token_cache_name)
+        lease = CounterLease(counters)
+    tokens = TokenCache(settings.token_reuse_fraction, shared, lease=lease)
+    return Vendor(policy, master_keys, momento, tokens, mint_budget(settings, counters))

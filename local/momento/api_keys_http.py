@@ -1,6 +1,12 @@
 """The v2 "API Keys HTTP API": POST /api-keys, GET /api-keys, DELETE /api-keys/{key_id}.
 
-Errors are JSON `{"code", "message"}` with 400/401/403/404/429/500 (503 for injected faults).
+Shapes from Momento's reference (public-dev-docs `docs/platform/authentication/api-keys-http-api.md`):
+POST `{role_id, description, expiry}` (all required; expiry "never" or epoch seconds) answers 200
+`{api_key, key_info}`; unknown role -> 404. GET `?limit=1..100&next_token=` answers
+`{key_info: [...], next_token}` with `next_token` only when more keys remain. DELETE answers 200 `{}`.
+The key object: key_id, account_id, description, role_id, issued_at_epoch_seconds and
+expires_at_epoch_seconds (omitted when the key never expires). Errors: `{"code", "message"}` with
+the documented labels (`errors.HTTP_CODE`), 503 for injected faults.
 """
 
 from __future__ import annotations
@@ -9,27 +15,30 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from local.momento.credentials import Credential
-from local.momento.errors import HTTP_STATUS, Code, MomentoError, denied, invalid, not_found
+from local.momento.errors import HTTP_CODE, HTTP_STATUS, Code, MomentoError, denied, invalid, not_found
 from local.momento.faults import InjectedFault
-from local.momento.roles import ROLES
+from local.momento.roles import RANK, ROLES
 from local.momento.state import State
 
 MAX_BODY = 64 * 1024
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
+MAX_LIMIT = 100
 
 
 def key_info(cred: Credential) -> dict[str, Any]:
-    return {
+    info: dict[str, Any] = {
         "key_id": cred.key_id,
-        "role_id": cred.role_id,
+        "account_id": cred.account,
         "description": cred.description,
+        "role_id": cred.role_id,
         "issued_at_epoch_seconds": cred.issued_at,
-        "expires_at_epoch_seconds": cred.expires_at,
     }
+    if cred.expires_at is not None:
+        info["expires_at_epoch_seconds"] = cred.expires_at
+    return info
 
 
 class ApiKeysApi:
@@ -38,27 +47,35 @@ class ApiKeysApi:
     def __init__(self, state: State) -> None:
         self.state = state
 
-    def _caller(self, authorization: str | None) -> Credential:
+    def _caller(self, authorization: str | None, *, write: bool) -> Credential:
         token = (authorization or "").strip()
         if token.lower().startswith("bearer "):
             token = token[7:].strip()
         cred = self.state.authenticate(token or None)
-        if not cred.grants.manage_keys:
-            raise denied("This key's role may not manage API keys")
+        allowed = cred.grants.manage_keys if write else (cred.grants.manage_keys or cred.grants.read_keys)
+        if not allowed:
+            raise denied("This key's role may not " + ("manage" if write else "list") + " API keys")
         return cred
 
     def create(self, authorization: str | None, body: Any) -> dict[str, Any]:
-        caller = self._caller(authorization)
+        caller = self._caller(authorization, write=True)
         self.state.charge_auth_quota(caller)
         if not isinstance(body, dict):
             raise invalid("Body must be a JSON object")
-        role_id = body.get("role_id")
+        missing = [f for f in ("role_id", "description", "expiry") if f not in body]
+        if missing:
+            raise invalid(f"Missing required field(s): {', '.join(missing)}")
+        role_id = body["role_id"]
+        if not isinstance(role_id, str) or not role_id:
+            raise invalid("role_id must be a non-empty string")
         if role_id not in ROLES:
-            raise invalid(f"Unknown role_id {role_id!r}; expected one of {sorted(ROLES)}")
-        description = body.get("description", "")
+            raise not_found(f"No role {role_id!r} on this account")
+        if caller.role_id is not None and RANK[role_id] > RANK[caller.role_id]:
+            raise denied(f"A {caller.role_id} key may not create a {role_id} key")
+        description = body["description"]
         if not isinstance(description, str) or len(description) > 1024:
             raise invalid("description must be a string of at most 1024 characters")
-        expiry = body.get("expiry", "never")
+        expiry = body["expiry"]
         if expiry == "never":
             expires_at = None
         elif isinstance(expiry, int) and not isinstance(expiry, bool):
@@ -70,24 +87,25 @@ class ApiKeysApi:
         cred = self.state.credentials.issue_v2(
             caller.account, ROLES[role_id], role_id, description, expires_at, parent=caller.key_id
         )
-        return {"api_key": cred.api_key, "endpoint": self.state.endpoint, "key_info": key_info(cred)}
+        return {"api_key": cred.api_key, "key_info": key_info(cred)}
 
     def list(self, authorization: str | None, query: dict[str, list[str]]) -> dict[str, Any]:
-        caller = self._caller(authorization)
-        try:
-            limit = int(query.get("limit", [str(DEFAULT_LIMIT)])[0])
-            start = int(query.get("next_token", ["0"])[0] or "0")
-        except ValueError:
-            raise invalid("limit and next_token must be integers") from None
-        if not 1 <= limit <= MAX_LIMIT or start < 0:
-            raise invalid(f"limit must be within 1..{MAX_LIMIT}; next_token must come from a previous page")
+        caller = self._caller(authorization, write=False)
+        raw_limit = query.get("limit", [str(DEFAULT_LIMIT)])[0]
+        raw_start = query.get("next_token", ["0"])[0] or "0"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            raise invalid(f"limit must be an integer within 1..{MAX_LIMIT}")
+        if not raw_start.isdigit():
+            raise invalid("next_token must come from a previous page")
+        limit, start = int(raw_limit), int(raw_start)
         creds = sorted(self.state.credentials.list_v2(caller.account), key=lambda c: (c.issued_at, c.key_id))
-        page = creds[start : start + limit]
-        more = start + limit < len(creds)
-        return {"api_keys": [key_info(c) for c in page], "next_token": str(start + limit) if more else None}
+        answer: dict[str, Any] = {"key_info": [key_info(c) for c in creds[start : start + limit]]}
+        if start + limit < len(creds):
+            answer["next_token"] = str(start + limit)
+        return answer
 
     def revoke(self, authorization: str | None, key_id: str) -> None:
-        caller = self._caller(authorization)
+        caller = self._caller(authorization, write=True)
         self.state.charge_auth_quota(caller)
         if not key_id:
             raise not_found("No key id")
@@ -112,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _error(self, code: Code, message: str) -> None:
-        self._send(HTTP_STATUS[code], {"code": code.value, "message": message})
+        self._send(HTTP_STATUS[code], {"code": HTTP_CODE[code], "message": message})
 
     def _dispatch(self, method: str) -> None:
         api = self.server.api
@@ -122,6 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == "/api-keys" and method == "POST":
                 api.state.faults.apply("POST /api-keys")
+                content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                if content_type != "application/json":
+                    raise invalid("Content-Type must be application/json")
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY:
                     raise invalid("Body too large")
@@ -136,8 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, api.list(auth, parse_qs(url.query)))
             elif path.startswith("/api-keys/") and method == "DELETE":
                 api.state.faults.apply("DELETE /api-keys")
-                api.revoke(auth, path[len("/api-keys/") :])
-                self._send(204, None)
+                api.revoke(auth, unquote(path[len("/api-keys/") :]))
+                self._send(200, {})
             else:
                 self._error(Code.NOT_FOUND, f"No route for {method} {url.path}")
         except InjectedFault as fault:

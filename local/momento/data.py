@@ -30,6 +30,7 @@ class TopicMessage:
     text: str | None
     binary: bytes | None
     publisher_id: str
+    sequence_page: int = 1
 
 
 #: A `SetIf` condition: given the live value (None = absent), may the write happen?
@@ -147,6 +148,27 @@ class CacheStore:
             return [self._live(cache, k) is not None for k in keys]
 
 
+@dataclass(frozen=True)
+class Discontinuity:
+    """Told to a resuming subscriber whose sequence number is no longer (or not) available."""
+
+    last_topic_sequence: int
+    new_topic_sequence: int
+    new_sequence_page: int
+
+
+@dataclass
+class _Topic:
+    page: int
+    last_sequence: int = 0
+    history: list[TopicMessage] = field(default_factory=list)
+    subs: list[Subscription] = field(default_factory=list)
+
+
+#: Items a topic keeps for resuming subscribers (guess: Momento says "the exact amount is unspecified").
+TOPIC_HISTORY = 100
+
+
 class Subscription:
     def __init__(self, hub: TopicHub, topic_key: tuple[str, str, str]) -> None:
         self.queue: queue.Queue[object] = queue.Queue()
@@ -158,48 +180,87 @@ class Subscription:
 
 
 class TopicHub:
+    """Topics per (account, cache, topic): a sequence number per published item (from 1, on one
+    sequence page), the last `TOPIC_HISTORY` items, and the live subscribers.
+
+    A subscriber first gets what `cachepubsub.proto` (`_SubscriptionRequest`) promises: with no
+    resume point (0) "the latest messages" (here: the newest item), with a resume point on the
+    current page the retained items from that number on (a `Discontinuity` first when some are gone),
+    with a resume point on another page a `Discontinuity` to the newest number; then live items.
+    Snapshot and registration happen under one lock, so nothing is missed or delivered twice."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subs: dict[tuple[str, str, str], list[Subscription]] = {}
-        self._seq: dict[tuple[str, str, str], int] = {}
+        self._topics: dict[tuple[str, str, str], _Topic] = {}
+        self._pages = 0
 
-    def subscribe(self, account: str, cache: str, topic: str) -> Subscription:
+    def _topic(self, key: tuple[str, str, str]) -> _Topic:
+        topic = self._topics.get(key)
+        if topic is None:
+            self._pages += 1
+            topic = self._topics[key] = _Topic(page=self._pages)
+        return topic
+
+    def subscribe(
+        self, account: str, cache: str, topic: str, resume_at: int = 0, page: int = 0
+    ) -> tuple[Subscription, list[TopicMessage | Discontinuity]]:
         key = (account, cache, topic)
         sub = Subscription(self, key)
         with self._lock:
-            self._subs.setdefault(key, []).append(sub)
-        return sub
+            t = self._topic(key)
+            t.subs.append(sub)
+            return sub, _catch_up(t, resume_at, page)
 
     def _unsubscribe(self, key: tuple[str, str, str], sub: Subscription) -> None:
         with self._lock:
-            subs = self._subs.get(key, [])
-            if sub in subs:
-                subs.remove(sub)
+            t = self._topics.get(key)
+            if t is not None and sub in t.subs:
+                t.subs.remove(sub)
 
     def publish(
         self, account: str, cache: str, topic: str, text: str | None, binary: bytes | None, publisher: str
     ) -> int:
         key = (account, cache, topic)
         with self._lock:
-            seq = self._seq.get(key, 0) + 1
-            self._seq[key] = seq
-            subs = list(self._subs.get(key, []))
-        msg = TopicMessage(seq, text, binary, publisher)
-        for sub in subs:
-            sub.queue.put(msg)
-        return seq
+            t = self._topic(key)
+            t.last_sequence += 1
+            msg = TopicMessage(t.last_sequence, text, binary, publisher, t.page)
+            t.history.append(msg)
+            del t.history[:-TOPIC_HISTORY]
+            # Queue while holding the lock: a subscriber registering now sees it either in its
+            # snapshot or on its queue, never both.
+            for sub in t.subs:
+                sub.queue.put(msg)
+        return msg.sequence
 
     def subscriber_count(self, account: str, cache: str, topic: str) -> int:
         with self._lock:
-            return len(self._subs.get((account, cache, topic), []))
+            t = self._topics.get((account, cache, topic))
+            return 0 if t is None else len(t.subs)
 
     def close_all(self, account: str | None = None, cache: str | None = None) -> None:
+        """End matching subscriptions; for a deleted cache (`cache` given) also forget its topics."""
         with self._lock:
-            targets = [
-                s
-                for (a, c, _), subs in self._subs.items()
-                for s in subs
-                if (account is None or a == account) and (cache is None or c == cache)
+            matched = [
+                k
+                for k in self._topics
+                if (account is None or k[0] == account) and (cache is None or k[1] == cache)
             ]
+            targets = [s for k in matched for s in self._topics[k].subs]
+            if cache is not None:
+                for k in matched:
+                    del self._topics[k]
         for s in targets:
             s.queue.put(CLOSE)
+
+
+def _catch_up(t: _Topic, resume_at: int, page: int) -> list[TopicMessage | Discontinuity]:
+    if resume_at == 0:
+        return list(t.history[-1:])
+    if page not in (0, t.page):
+        return [Discontinuity(resume_at - 1, t.last_sequence, t.page)]
+    kept: list[TopicMessage | Discontinuity] = [m for m in t.history if m.sequence >= resume_at]
+    oldest = t.history[0].sequence if t.history else t.last_sequence + 1
+    if resume_at < oldest:
+        kept.insert(0, Discontinuity(resume_at - 1, oldest - 1, t.page))
+    return kept

@@ -44,6 +44,21 @@ HTTP_STATUS: dict[Code, int] = {
 }
 
 
+#: The HTTP APIs' `code` labels. Momento documents "Bad Request", "NotFound" and "PermissionDenied"
+#: (api-keys-http-api.md, "Error responses"); the others are guesses in the same style.
+HTTP_CODE: dict[Code, str] = {
+    Code.INVALID_ARGUMENT: "Bad Request",
+    Code.FAILED_PRECONDITION: "Bad Request",
+    Code.UNAUTHENTICATED: "Unauthorized",
+    Code.PERMISSION_DENIED: "PermissionDenied",
+    Code.NOT_FOUND: "NotFound",
+    Code.ALREADY_EXISTS: "Conflict",
+    Code.LIMIT_EXCEEDED: "TooManyRequests",
+    Code.UNAVAILABLE: "ServiceUnavailable",
+    Code.INTERNAL: "InternalServerError",
+}
+
+
 class MomentoError(Exception):
     def __init__(self, code: Code, message: str) -> None:
         super().__init__(message)

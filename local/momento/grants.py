@@ -93,8 +93,10 @@ class Grants:
     control: bool = False
     #: Mint disposable tokens and v1 API keys.
     mint: bool = False
-    #: Manage v2 API keys over HTTP.
+    #: Create and revoke v2 API keys over HTTP.
     manage_keys: bool = False
+    #: List v2 API keys over HTTP.
+    read_keys: bool = False
     statements: int = field(default=0, compare=False)
 
     def may_cache(self, cache: str, key: bytes, access: Access) -> bool:
@@ -104,7 +106,7 @@ class Grants:
         return self.super_user or any(g.allows(cache, topic, access) for g in self.topic)
 
 
-SUPER_USER = Grants(super_user=True, control=True, mint=True, manage_keys=True)
+SUPER_USER = Grants(super_user=True, control=True, mint=True, manage_keys=True, read_keys=True)
 
 #: The JS SDK's `AllDataReadWrite` (cache, topic and function-invoke statements on everything).
 ALL_DATA_READ_WRITE = Grants(

@@ -1,4 +1,4 @@
-"""gRPC `cache_client.pubsub.Pubsub`: Publish and Subscribe (server streaming, heartbeat first)."""
+"""gRPC `cache_client.pubsub.Pubsub`: Publish and Subscribe (server streaming: heartbeat, history, live)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from momento_wire_types.generated import cachepubsub_pb2_grpc as pubsub_grpc
 from momento_wire_types.generated import common_pb2
 
 from local.momento.credentials import Credential
-from local.momento.data import CLOSE, TopicMessage
+from local.momento.data import CLOSE, Discontinuity, TopicMessage
 from local.momento.errors import denied, invalid, not_found
 from local.momento.grants import Access
 from local.momento.rpc import Service, streaming, unary
@@ -28,7 +28,20 @@ def _item(msg: TopicMessage) -> pubsub_pb._SubscriptionItem:
     )
     return pubsub_pb._SubscriptionItem(
         item=pubsub_pb._TopicItem(
-            topic_sequence_number=msg.sequence, value=value, publisher_id=msg.publisher_id, sequence_page=1
+            topic_sequence_number=msg.sequence,
+            value=value,
+            publisher_id=msg.publisher_id,
+            sequence_page=msg.sequence_page,
+        )
+    )
+
+
+def _discontinuity(d: Discontinuity) -> pubsub_pb._SubscriptionItem:
+    return pubsub_pb._SubscriptionItem(
+        discontinuity=pubsub_pb._Discontinuity(
+            last_topic_sequence=d.last_topic_sequence,
+            new_topic_sequence=d.new_topic_sequence,
+            new_sequence_page=d.new_sequence_page,
         )
     )
 
@@ -70,10 +83,19 @@ class PubsubService(Service, pubsub_grpc.PubsubServicer):
         self, request: pubsub_pb._SubscriptionRequest, context: grpc.ServicerContext
     ) -> Iterator[pubsub_pb._SubscriptionItem]:
         cred = self._begin(context, request.cache_name, request.topic, Access.READ)
-        sub = self.state.topics.subscribe(cred.account, request.cache_name, request.topic)
+        sub, catch_up = self.state.topics.subscribe(
+            cred.account,
+            request.cache_name,
+            request.topic,
+            request.resume_at_topic_sequence_number,
+            request.sequence_page,
+        )
         context.add_callback(lambda: sub.queue.put(CLOSE))
         try:
+            # The Python SDK needs a heartbeat first; then history, then live items.
             yield _HEARTBEAT
+            for entry in catch_up:
+                yield _item(entry) if isinstance(entry, TopicMessage) else _discontinuity(entry)
             while context.is_active():
                 try:
                     msg = sub.queue.get(timeout=self.heartbeat_seconds)

@@ -59,6 +59,12 @@ class ServerConfig:
     max_permissions: int = 20
     max_workers: int = 64
     heartbeat_seconds: float = 5.0
+    #: Keepalive: both SDKs ping every 5 s, also between calls (JS `config/configurations.ts`
+    #: keepAliveTimeMs 5000, keepAlivePermitWithoutCalls 1). grpc-core's server defaults (a ping
+    #: without data at most every 5 min, 2 strikes) answer that with GOAWAY too_many_pings; a
+    #: real service does not, so accept pings this often and count no strikes (0 = unlimited).
+    min_client_ping_interval_ms: int = 1000
+    max_ping_strikes: int = 0
     secret: bytes | None = field(default=None, repr=False)
 
 
@@ -123,7 +129,13 @@ class MomentoLocalServer:
             return self
         cfg = self.config
         server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=cfg.max_workers, thread_name_prefix="momento-local")
+            futures.ThreadPoolExecutor(max_workers=cfg.max_workers, thread_name_prefix="momento-local"),
+            options=[
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_recv_ping_interval_without_data_ms", cfg.min_client_ping_interval_ms),
+                ("grpc.http2.min_ping_interval_without_data_ms", cfg.min_client_ping_interval_ms),
+                ("grpc.http2.max_ping_strikes", cfg.max_ping_strikes),
+            ],
         )
         auth_grpc.add_AuthServicer_to_server(AuthService(self.state), server)  # type: ignore[no-untyped-call]
         token_grpc.add_TokenServicer_to_server(TokenService(self.state), server)  # type: ignore[no-untyped-call]

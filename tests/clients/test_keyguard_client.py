@@ -286,3 +286,31 @@ def test_failed_renewal_retries_without_retry_after_after_the_configured_pause()
         assert client.credentials() is not held
     finally:
         fake.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://tvm.example.com/token",
+        "http://10.0.0.5/token",
+        "http://203.0.113.9:8080/token",
+        "http://localhost.evil.example/token",
+        "ftp://tvm.example.com/token",
+        "https:///token",
+        "tvm.example.com/token",
+    ],
+)
+def test_plain_http_is_refused_except_loopback(url: str) -> None:
+    from keyguard_client import TokenVendingClient
+
+    with pytest.raises(ValueError, match="https"):
+        TokenVendingClient(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:3000/token", "http://localhost:3000/token", "http://[::1]:3000/token"]
+)
+def test_plain_http_to_loopback_is_allowed(url: str) -> None:
+    from keyguard_client import TokenVendingClient
+
+    assert repr(TokenVendingClient(url)) == f"TokenVendingClient(url={url!r})"

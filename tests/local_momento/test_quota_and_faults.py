@@ -69,7 +69,7 @@ def test_unavailable(
     assert error_code(sdk.cache(token).get("c1", "k")) == MomentoErrorCode.SERVER_UNAVAILABLE
     resp = httpx.get(f"{momento_server.api_keys_url}/api-keys", headers={"Authorization": v2_key.api_key})
     assert resp.status_code == 503
-    assert resp.json()["code"] == "unavailable"
+    assert resp.json()["code"] == "ServiceUnavailable"
 
     momento_server.faults.clear()
     assert error_code(sdk.cache(token).get("c1", "k")) is None

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from mypy_boto3_secretsmanager import SecretsManagerClient
 
-from shared.momento_access import MomentoAccess
+from shared.momento_access import ListedV2Key, MomentoAccess
 from shared.momento_types import IssuedKey, MasterKey, VendedToken
 from shared.permissions import Permission
 
@@ -121,24 +121,47 @@ class MomentoFaults:
         self.attempts: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self.crash_after_calls: Counter[str] = Counter()
+        self._crash_skips: Counter[str] = Counter()
+        self._failures: dict[str, list[tuple[int, Exception]]] = {}
 
-    def crash_after(self, method: str, times: int = 1) -> None:
+    def crash_after(self, method: str, times: int = 1, *, skip: int = 0) -> None:
+        """Die after the next `times` successful calls of `method`, once `skip` calls went through.
+
+        `check_key` runs twice in a rotation: first on the current key (before anything is
+        spent), then on the successor; `skip=1` crashes after the successor's test."""
         self.crash_after_calls[method] += times
+        self._crash_skips[method] = skip
+
+    def fail(self, method: str, error: Exception, *, skip: int = 0) -> None:
+        """Answer one call of `method` with `error` (without calling Momento), after `skip` calls."""
+        self._failures.setdefault(method, []).append((skip, error))
+
+    def _before(self, method: str) -> None:
+        self.attempts[method] += 1
+        pending = self._failures.get(method, [])
+        for index, (skip, error) in enumerate(pending):
+            if skip <= 0:
+                del pending[index]
+                raise error
+            pending[index] = (skip - 1, error)
 
     def _done(self, method: str) -> None:
         self.calls[method] += 1
+        if self._crash_skips[method] > 0:
+            self._crash_skips[method] -= 1
+            return
         if self.crash_after_calls[method] > 0:
             self.crash_after_calls[method] -= 1
             raise Crash(f"crashed after Momento answered {method}")
 
     def refresh_v1(self, key: MasterKey, refresh_token: str) -> IssuedKey:
-        self.attempts["refresh_v1"] += 1
+        self._before("refresh_v1")
         issued = self.inner.refresh_v1(key, refresh_token)
         self._done("refresh_v1")
         return issued
 
     def generate_v1(self, key: MasterKey, valid_for_seconds: int | None) -> IssuedKey:
-        self.attempts["generate_v1"] += 1
+        self._before("generate_v1")
         issued = self.inner.generate_v1(key, valid_for_seconds)
         self._done("generate_v1")
         return issued
@@ -146,13 +169,13 @@ class MomentoFaults:
     def generate_v2(
         self, key: MasterKey, role_id: str, description: str, expires_at: int | None
     ) -> IssuedKey:
-        self.attempts["generate_v2"] += 1
+        self._before("generate_v2")
         issued = self.inner.generate_v2(key, role_id, description, expires_at)
         self._done("generate_v2")
         return issued
 
     def revoke_v2(self, key: MasterKey, key_id: str) -> None:
-        self.attempts["revoke_v2"] += 1
+        self._before("revoke_v2")
         self.inner.revoke_v2(key, key_id)
         self._done("revoke_v2")
 
@@ -163,18 +186,29 @@ class MomentoFaults:
         expires_in_seconds: int,
         token_id: str | None,
     ) -> VendedToken:
-        self.attempts["mint_token"] += 1
+        self._before("mint_token")
         token = self.inner.mint_token(key, permissions, expires_in_seconds, token_id)
         self._done("mint_token")
         return token
 
     def check_key(self, key: MasterKey) -> None:
-        self.attempts["check_key"] += 1
+        self._before("check_key")
         self.inner.check_key(key)
         self._done("check_key")
+
+    def list_v2_keys(self, key: MasterKey) -> tuple[ListedV2Key, ...]:
+        self._before("list_v2_keys")
+        listed = self.inner.list_v2_keys(key)
+        self._done("list_v2_keys")
+        return listed
 
     def cache_get(self, key: MasterKey, cache_name: str, item_key: str) -> str | None:
         return self.inner.cache_get(key, cache_name, item_key)
 
     def cache_set(self, key: MasterKey, cache_name: str, item_key: str, value: str, ttl_seconds: int) -> None:
         self.inner.cache_set(key, cache_name, item_key, value, ttl_seconds)
+
+    def increment(
+        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
+    ) -> int:
+        return self.inner.increment(key, cache_name, item_key, amount, ttl_seconds)

@@ -173,3 +173,26 @@ def test_a_schedule_without_secrets_to_rotate_is_a_configuration_error(
     app.dependencies.cache_clear()
     with pytest.raises(ConfigError, match="SECRET_IDS"):
         invoke(event("scheduled.json"))
+
+
+def test_botocore_stays_at_warning_when_lambda_logs_at_debug() -> None:
+    # A fresh interpreter: only the rotator is imported, so nothing else can have pinned it.
+    import subprocess
+    import sys
+
+    probe = (
+        "import logging; logging.getLogger().setLevel(logging.DEBUG); import rotator.app; "
+        "print(logging.getLogger('botocore').getEffectiveLevel())"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert int(out.stdout.split()[-1]) == 30  # logging.WARNING
+
+
+def test_the_refresh_lambda_manual_event_rotates(env: RotatorStack) -> None:
+    minted = env.mint_v1(30 * DAY)
+    before = env.create_secret(minted.console_json())
+    arn = env.client().describe_secret(SecretId=SECRET_ID)["ARN"]
+    [result] = invoke({"SecretId": arn})["results"]
+    assert (result["outcome"], result["previous_version_id"]) == ("rotated", before)
+    assert_works(env.momento, value(env.client(), SECRET_ID)["apiKey"])

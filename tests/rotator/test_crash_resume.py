@@ -2,7 +2,9 @@
 
 Each case kills the first run at one point (the call reached Secrets Manager or Momento,
 then the run died), checks that the key in AWSCURRENT still works, and shows that the next
-run ends with a new, working key in AWSCURRENT and no rotation left half done.
+run ends with a new, working key in AWSCURRENT and no rotation left half done, or, where the
+dead run spent the v1 refresh token and lost its answer, that the next run records the orphan
+and asks an operator to act (no API can renew a v1 key without its refresh token).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 import pytest
 
 from rotator.engine import Outcome
-from shared.errors import RotationInProgressError, SecretStoreError
+from rotator.orphans import read_orphans
+from rotator.secret_store import SecretStore
+from shared.errors import OperatorActionRequiredError, RotationInProgressError, SecretStoreError
 from tests.rotator.asserts import assert_clean_after_rotation, assert_works, value
 from tests.rotator.faults import Crash, MomentoFaults, SecretsManagerFaults, staged
 from tests.rotator.support import SECRET_ID, RotatorStack
@@ -29,8 +33,8 @@ class CrashPoint:
     raises: type[Exception]
     #: Whether the next run must wait for the claim lease (the crash left a claim, no successor).
     behind_lease: bool
-    #: The next run's outcome and strategy.
-    outcome: Outcome
+    #: The next run's outcome and strategy; None: the next run needs an operator (v1 orphan).
+    outcome: Outcome | None
     strategy: str | None
 
 
@@ -43,7 +47,7 @@ CRASH_POINTS = {
         "refresh",
     ),
     "after Momento refreshed, before the write": CrashPoint(
-        lambda _sm, m: m.crash_after("refresh_v1"), Crash, True, Outcome.ROTATED, "generate"
+        lambda _sm, m: m.crash_after("refresh_v1"), Crash, True, None, None
     ),
     "the AWSPENDING write never lands": CrashPoint(
         lambda sm, _m: sm.fail(
@@ -51,8 +55,8 @@ CRASH_POINTS = {
         ),
         SecretStoreError,
         True,
-        Outcome.ROTATED,
-        "generate",
+        None,
+        None,
     ),
     "after the AWSPENDING write": CrashPoint(
         lambda sm, _m: sm.crash_after("PutSecretValue", when=staged("AWSPENDING")),
@@ -62,7 +66,7 @@ CRASH_POINTS = {
         None,
     ),
     "after the test, before promotion": CrashPoint(
-        lambda _sm, m: m.crash_after("check_key"), Crash, False, Outcome.RESUMED, None
+        lambda _sm, m: m.crash_after("check_key", skip=1), Crash, False, Outcome.RESUMED, None
     ),
     "after AWSCURRENT moved, before AWSPENDING was removed": CrashPoint(
         lambda sm, _m: sm.crash_after("UpdateSecretVersionStage", when=staged("AWSCURRENT")),
@@ -102,6 +106,17 @@ def test_the_next_run_completes_after_a_crash(rstack: RotatorStack, point: str) 
         rstack.clock.advance(901)
 
     # WHEN the next run comes
+    if case.outcome is None:
+        # THEN (refresh token spent, its key lost) it records the v1 orphan and asks for an operator
+        with pytest.raises(OperatorActionRequiredError) as raised:
+            rstack.rotation().run()
+        assert raised.value.reason == "refresh_refused"
+        assert value(sm, SECRET_ID)["apiKey"] == minted.api_key
+        assert_works(rstack.momento, minted.api_key)
+        store = SecretStore(sm, SECRET_ID)
+        [orphan] = read_orphans(store, store.describe())
+        assert (orphan.kind, orphan.revoked) == ("v1", False)
+        return
     result = rstack.rotation().run()
 
     # THEN it completes: a new key in AWSCURRENT that works, nothing left half done

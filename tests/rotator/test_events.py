@@ -81,3 +81,14 @@ def test_the_four_native_steps(name: str, step: str) -> None:
 def test_anything_else_is_refused_naming_the_problem(event: Any, named: str) -> None:
     with pytest.raises(InvalidEventError, match=named):
         parse_event(event)
+
+
+def test_the_refresh_lambdas_manual_invoke_is_a_forced_rotation() -> None:
+    # Momento's api-key-refresh-lambda is invoked by hand with {"SecretId": "<arn>"}.
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:momento/master-key-AbCdEf"
+    assert parse_event({"SecretId": arn}) == DirectRequest(secret_id=arn, force=True)
+    assert parse_event(load("refresh-lambda-manual.json")) == DirectRequest("momento/master-key", force=True)
+    with pytest.raises(InvalidEventError, match="unknown field"):
+        parse_event({"SecretId": arn, "Force": True})
+    with pytest.raises(InvalidEventError, match="non-empty string"):
+        parse_event({"SecretId": ""})

@@ -11,12 +11,17 @@ from collections.abc import Callable
 
 import pytest
 
-from rotator.engine import Outcome
+from rotator.engine import Outcome, RotationResult
 from shared.config import CommonSettings
-from shared.errors import KeyGuardError, MomentoUnavailableError, RotationInProgressError
+from shared.errors import (
+    KeyGuardError,
+    MomentoUnavailableError,
+    OperatorActionRequiredError,
+    RotationInProgressError,
+)
 from shared.momento_access import SdkMomentoAccess
 from tests.rotator.asserts import assert_clean_after_rotation, assert_works, holder, value
-from tests.rotator.faults import Params, SecretsManagerFaults, staged
+from tests.rotator.faults import MomentoFaults, Params, SecretsManagerFaults, staged
 from tests.rotator.support import SECRET_ID, RotatorStack
 
 DAY = 86400
@@ -84,6 +89,13 @@ def test_a_lasting_secrets_manager_failure_on_each_call_leaves_a_working_key(
 
     # WHEN Secrets Manager recovers and the claim lease has passed, the next run completes
     rstack.clock.advance(901)
+    if call == "store successor":
+        # the refresh token was spent on a key that could not be stored: a v1 orphan, and the
+        # v1 key cannot be renewed another way (no generate fallback: Momento forbids it)
+        with pytest.raises(OperatorActionRequiredError, match="refresh token"):
+            rstack.rotation().run()
+        assert value(rstack.client(), SECRET_ID)["apiKey"] == old_key
+        return
     rstack.rotation().run()
     new_key = value(rstack.client(), SECRET_ID)["apiKey"]
     assert new_key != old_key
@@ -107,10 +119,11 @@ def test_momento_down_fails_retryably_and_the_next_run_completes(rstack: Rotator
 
 def test_momento_down_during_the_test_step_keeps_the_successor_for_the_next_run(rstack: RotatorStack) -> None:
     _due_secret(rstack)
-    rstack.server.faults.set(unavailable=True, only=["GenerateDisposableToken"])
+    momento = MomentoFaults(rstack.momento)
+    # the second check is the successor's test (the first proves the current key can mint)
+    momento.fail("check_key", MomentoUnavailableError("injected"), skip=1)
     with pytest.raises(MomentoUnavailableError):
-        rstack.rotation().run()
-    rstack.server.faults.clear()
+        rstack.rotation(momento=momento).run()
     assert rstack.rotation().run().outcome is Outcome.RESUMED
 
 
@@ -133,12 +146,22 @@ def test_slow_momento_times_out_and_the_next_run_recovers(rstack: RotatorStack) 
         impatient.close()
         rstack.server.faults.clear()
     assert value(rstack.client(), SECRET_ID)["apiKey"] == old_key
-    # WHEN the next run comes after the lease THEN it completes: by refresh when the timed-out
-    # call never reached the server's handler, by generate when it did and spent the token
+    # WHEN the next run comes after the lease THEN it rotates by refresh when the timed-out call
+    # never reached the server's handler; when it did and spent the token, it records the v1
+    # orphan and asks an operator to act
     rstack.clock.advance(901)
-    result = rstack.rotation().run()
-    assert result.outcome is Outcome.ROTATED
-    assert result.strategy in {"refresh", "generate"}
+    rotation = rstack.rotation()
+    outcome: RotationResult | OperatorActionRequiredError
+    try:
+        outcome = rotation.run()
+    except OperatorActionRequiredError as exc:
+        outcome = exc
+    if isinstance(outcome, OperatorActionRequiredError):
+        assert outcome.reason == "refresh_refused"
+        assert [orphan.kind for orphan in rotation.orphans_seen] == ["v1"]
+        assert value(rstack.client(), SECRET_ID)["apiKey"] == old_key
+    else:
+        assert (outcome.outcome, outcome.strategy) == (Outcome.ROTATED, "refresh")
     assert_works(rstack.momento, value(rstack.client(), SECRET_ID)["apiKey"])
 
 
@@ -167,9 +190,9 @@ def test_momento_quota_exceeded_is_retryable_changes_nothing_and_releases_the_cl
 def test_an_unavailable_momento_keeps_the_claim_because_a_refresh_may_have_happened(
     rstack: RotatorStack,
 ) -> None:
-    # GIVEN a due key and Momento down (a timeout may hide a spent refresh token)
+    # GIVEN a due key and Momento's refresh down (a timeout may hide a spent refresh token)
     _due_secret(rstack)
-    rstack.server.faults.set(unavailable=True)
+    rstack.server.faults.set(unavailable=True, only=["RefreshApiToken"])
     try:
         with pytest.raises(MomentoUnavailableError):
             rstack.rotation().run()

@@ -12,10 +12,10 @@ import pytest
 
 from rotator.engine import Outcome, rotation_due
 from shared.errors import (
-    MomentoPermissionError,
-    MomentoRefreshRefusedError,
+    ConfigError,
+    OperatorActionRequiredError,
     RotationInProgressError,
-    SecretFormatError,
+    RotationRefusedError,
 )
 from shared.momento_types import MasterKey
 from shared.secret_format import parse_secret
@@ -85,14 +85,19 @@ def test_the_threshold_is_configurable(rstack: RotatorStack) -> None:
     assert rstack.rotation(rotation_threshold="0.7").run().outcome is Outcome.ROTATED
 
 
-def test_a_never_expiring_key_is_skipped_unless_forced(rstack: RotatorStack) -> None:
+def test_a_never_expiring_v1_key_is_skipped_and_forcing_it_is_refused(rstack: RotatorStack) -> None:
+    # Nothing can revoke a v1 key: a forced rotation would leave the old super-user key valid
+    # forever and forgotten (before issue 11 it did exactly that).
     minted = rstack.mint_v1(None)
-    rstack.create_secret(minted.console_json())
+    version = rstack.create_secret(minted.console_json())
     skipped = rstack.rotation().run()
     assert (skipped.outcome, skipped.reason) == (Outcome.SKIPPED, "the key never expires")
-    forced = rstack.rotation().run(force=True)
-    assert (forced.outcome, forced.strategy) == (Outcome.ROTATED, "refresh")
-    assert_works(rstack.momento, value(rstack.client(), SECRET_ID)["apiKey"])
+    momento = MomentoFaults(rstack.momento)
+    with pytest.raises(RotationRefusedError, match="nothing can revoke a v1 key"):
+        rstack.rotation(momento=momento).run(force=True)
+    assert sum(momento.attempts.values()) == 0
+    stages = rstack.client().describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"]
+    assert stages == {version: ["AWSCURRENT"]}
 
 
 def test_without_issued_at_the_lifetime_starts_at_the_versions_creation() -> None:
@@ -129,30 +134,27 @@ def test_the_refresh_lambda_shape_is_written_back_alike(rstack: RotatorStack) ->
     assert_works(rstack.momento, new["authToken"])
 
 
-def test_the_seed_shape_without_refresh_token_is_rotated_by_generate(rstack: RotatorStack) -> None:
+@pytest.mark.parametrize("shape", ["seed", "plain"])
+def test_a_v1_key_without_refresh_token_needs_an_operator_and_nothing_is_claimed(
+    rstack: RotatorStack, shape: str
+) -> None:
+    # A v1 key cannot generate a super-user successor (Momento: PERMISSION_ERROR), so a v1 key
+    # without a refresh token cannot be renewed unattended. Before issue 11: `generate`.
     minted = rstack.mint_v1(30 * DAY)
-    rstack.create_secret({"momento": minted.api_key})
-    result = rstack.rotation().run(force=True)
-    assert result.strategy == "generate"
-    new = value(rstack.client(), SECRET_ID)
-    assert set(new) >= {"momento"}
-    assert new["momento"] != minted.api_key
-    assert_works(rstack.momento, new["momento"])
-
-
-def test_a_plain_string_secret_stays_a_plain_string(rstack: RotatorStack) -> None:
-    minted = rstack.mint_v1(30 * DAY)
-    rstack.create_secret(minted.api_key)
+    rstack.create_secret({"momento": minted.api_key} if shape == "seed" else minted.api_key)
+    assert rstack.rotation().run().outcome is Outcome.SKIPPED  # not due: nothing to say yet
     rstack.clock.advance(25 * DAY)
-    result = rstack.rotation().run()
-    assert (result.outcome, result.strategy) == (Outcome.ROTATED, "generate")
-    new = value(rstack.client(), SECRET_ID)
-    assert isinstance(new, str)
-    assert new != minted.api_key
-    assert_works(rstack.momento, new)
+    momento = MomentoFaults(rstack.momento)
+    with pytest.raises(OperatorActionRequiredError, match="v2 API key") as raised:
+        rstack.rotation(momento=momento).run()
+    assert raised.value.reason == "no_refresh_token"
+    assert sum(momento.attempts.values()) == 0
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    stored = value(rstack.client(), SECRET_ID)
+    assert (stored["momento"] if shape == "seed" else stored) == minted.api_key
 
 
-# --- generate fallback and refusals -----------------------------------------------------------
+# --- refusals: what needs an operator -----------------------------------------------------------
 
 
 def _spend(rstack: RotatorStack, api_key: str, refresh_token: str) -> None:
@@ -160,64 +162,63 @@ def _spend(rstack: RotatorStack, api_key: str, refresh_token: str) -> None:
     rstack.momento.refresh_v1(MasterKey(api_key), refresh_token)
 
 
-def test_a_spent_refresh_token_falls_back_to_generate_with_the_current_key(rstack: RotatorStack) -> None:
-    minted = rstack.mint_v1(30 * DAY)
-    rstack.create_secret(minted.console_json())
-    _spend(rstack, minted.api_key, minted.refresh_token)
-    result = rstack.rotation().run(force=True)
-    assert (result.outcome, result.strategy) == (Outcome.ROTATED, "generate")
-    new = value(rstack.client(), SECRET_ID)
-    assert new["refreshToken"]
-    assert_works(rstack.momento, new["apiKey"])
-    # the generated key comes with a fresh refresh token: the next rotation refreshes again
-    assert rstack.rotation().run(force=True).strategy == "refresh"
-
-
-def test_strategy_refresh_never_falls_back_and_tells_the_operator_what_to_do(rstack: RotatorStack) -> None:
+@pytest.mark.parametrize("strategy", ["auto", "refresh"])
+def test_a_spent_refresh_token_is_an_operator_action_and_nothing_changes(
+    rstack: RotatorStack, strategy: str
+) -> None:
+    # Before issue 11 `auto` fell back to generating a super-user key with the v1 key, which
+    # Momento refuses (PERMISSION_ERROR): a dead end that looked like a plan.
     minted = rstack.mint_v1(30 * DAY)
     version = rstack.create_secret(minted.console_json())
     _spend(rstack, minted.api_key, minted.refresh_token)
-    with pytest.raises(MomentoRefreshRefusedError, match="Momento console") as raised:
-        rstack.rotation(rotation_strategy="refresh").run(force=True)
+    momento = MomentoFaults(rstack.momento)
+    with pytest.raises(OperatorActionRequiredError, match="Momento console") as raised:
+        rstack.rotation(momento=momento, rotation_strategy=strategy).run(force=True)
+    assert raised.value.reason == "refresh_refused"
     assert not raised.value.retryable
+    assert momento.attempts["generate_v1"] == 0
     assert holder(rstack.client(), SECRET_ID, "AWSCURRENT") == version
     assert holder(rstack.client(), SECRET_ID, "AWSPENDING") is None
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None  # Momento refused: released
     assert value(rstack.client(), SECRET_ID)["apiKey"] == minted.api_key
+    # AND once the operator stores a fresh key (the runbook), the next run rotates at once
+    fresh = rstack.mint_v1(30 * DAY)
+    rstack.client().put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(fresh.console_json()))
+    assert rstack.rotation().run(force=True).strategy == "refresh"
 
 
-def test_strategy_refresh_without_a_refresh_token_is_refused_before_any_claim(rstack: RotatorStack) -> None:
-    # GIVEN a secret with no refresh token and ROTATION_STRATEGY=refresh
-    minted = rstack.mint_v1(30 * DAY)
-    rstack.create_secret({"momento": minted.api_key})
-    momento = MomentoFaults(rstack.momento)
-    # WHEN a run comes THEN it names the problem without calling Momento or claiming the rotation
-    with pytest.raises(SecretFormatError, match="refresh token"):
-        rstack.rotation(momento=momento, rotation_strategy="refresh").run(force=True)
-    assert sum(momento.attempts.values()) == 0
-    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
-    # AND once the configuration is fixed the next run rotates at once (no claim to wait out)
-    assert rstack.rotation(momento=momento).run(force=True).strategy == "generate"
+def test_generate_is_refused_as_a_strategy(rstack: RotatorStack) -> None:
+    with pytest.raises(ConfigError, match="PERMISSION_ERROR"):
+        rstack.settings(rotation_strategy="generate")
 
 
-def test_an_expired_key_with_a_spent_token_is_an_operator_error_and_nothing_changes(
-    rstack: RotatorStack,
-) -> None:
+def test_an_expired_key_is_an_operator_action_before_any_claim(rstack: RotatorStack) -> None:
     minted = rstack.mint_v1(30 * DAY)
     rstack.create_secret(minted.console_json())
-    _spend(rstack, minted.api_key, minted.refresh_token)
     rstack.clock.advance(31 * DAY)
-    with pytest.raises(MomentoRefreshRefusedError, match="store it as the secret's value"):
-        rstack.rotation().run()
-    assert holder(rstack.client(), SECRET_ID, "AWSPENDING") is None
+    momento = MomentoFaults(rstack.momento)
+    with pytest.raises(OperatorActionRequiredError, match="expired") as raised:
+        rstack.rotation(momento=momento).run()
+    assert raised.value.reason == "key_refused"
+    assert momento.attempts["refresh_v1"] == 0
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
     assert value(rstack.client(), SECRET_ID)["apiKey"] == minted.api_key
 
 
-def test_a_data_only_key_cannot_mint_its_replacement(rstack: RotatorStack) -> None:
+def test_a_key_that_cannot_mint_keeps_its_refresh_token_unspent(rstack: RotatorStack) -> None:
+    # Before issue 11 the refresh token of a data-only v1 key was spent first, and only the
+    # successor's test found that it could not mint: the token gone for nothing.
     minted = rstack.mint_v1(30 * DAY, super_user=False)
-    rstack.create_secret({"momento": minted.api_key})
-    with pytest.raises(MomentoPermissionError):
-        rstack.rotation().run(force=True)
-    assert value(rstack.client(), SECRET_ID)["momento"] == minted.api_key
+    rstack.create_secret(minted.console_json())
+    momento = MomentoFaults(rstack.momento)
+    with pytest.raises(OperatorActionRequiredError, match="cannot mint") as raised:
+        rstack.rotation(momento=momento).run(force=True)
+    assert raised.value.reason == "key_cannot_mint"
+    assert momento.attempts["refresh_v1"] == 0
+    assert holder(rstack.client(), SECRET_ID, "KEYGUARD_CLAIM") is None
+    assert value(rstack.client(), SECRET_ID)["apiKey"] == minted.api_key
+    # the refresh token is still good (spending it here proves it was not spent before)
+    rstack.momento.refresh_v1(MasterKey(minted.api_key), minted.refresh_token)
 
 
 def test_a_held_claim_makes_a_second_run_back_off(rstack: RotatorStack) -> None:

@@ -157,7 +157,27 @@ def test_generate_then_revoke_v2(access: SdkMomentoAccess, v2: MasterKey, v2_key
     access.revoke_v2(v2, issued.key_id)
     with pytest.raises(MomentoAuthenticationError):
         access.check_key(new_key)
-    access.revoke_v2(v2, issued.key_id)  # already revoked counts as done
+    # Momento knows the id no more: a 404, which the caller must verify (issue 11)
+    with pytest.raises(MomentoNotFoundError):
+        access.revoke_v2(v2, issued.key_id)
+
+
+def test_list_v2_keys_names_ids_and_descriptions(access: SdkMomentoAccess, v2: MasterKey) -> None:
+    issued = [access.generate_v2(v2, "owner", f"keyguard rotation r-{n} of s", None) for n in range(3)]
+    listed = {key.key_id: key for key in access.list_v2_keys(v2)}
+    for n, key in enumerate(issued):
+        assert key.key_id is not None
+        assert listed[key.key_id].description == f"keyguard rotation r-{n} of s"
+    access.revoke_v2(v2, issued[0].key_id or "")
+    assert issued[0].key_id not in {key.key_id for key in access.list_v2_keys(v2)}
+
+
+def test_a_plain_string_that_is_base64_is_an_unreadable_key_not_a_json_error(
+    access: SdkMomentoAccess,
+) -> None:
+    # "QUJD" is base64 of "ABC": the SDK's reader raised a bare JSONDecodeError.
+    with pytest.raises(MomentoAuthenticationError, match="not a readable"):
+        access.check_key(MasterKey("QUJD"))
 
 
 def test_generate_v2_with_expiry(

@@ -272,3 +272,53 @@ def test_jwt_without_readable_claims_is_just_a_key() -> None:
     secret = parse_secret(SECRET_ID, json.dumps({"momento": broken, "validUntil": 5}))
 
     assert (secret.issued_at, secret.valid_until) == (None, 5)
+
+
+# --- drop-in shapes from Momento's own examples (issue 11) -------------------------------------
+
+
+def test_rust_tvm_shape_is_read_and_written_back_alike() -> None:
+    # Momento's Rust TVM example stores {"momentoSecret": "<key>"}.
+    document = {"momentoSecret": KEY, "team": "payments"}
+
+    secret = parse_secret(SECRET_ID, json.dumps(document))
+
+    assert secret.shape is SecretShape.RUST_TVM
+    assert secret.api_key == KEY
+    assert secret.valid_until == 1_700_086_400  # from the JWT
+    assert roundtrip_document(document) == document
+    issued = IssuedKey(api_key=v1_key(iat=1, exp=2), refresh_token=None, valid_until=2)
+    rotated = secret.with_issued_key(issued)
+    assert json.loads(render_secret(rotated)) == {"momentoSecret": v1_key(iat=1, exp=2), "team": "payments"}
+
+
+@pytest.mark.parametrize("zero", ["0", 0])
+def test_a_stored_never_expires_zero_is_kept(zero: object) -> None:
+    # Momento's refresh Lambda writes "validUntil": "0" for a key that never expires; readers
+    # of that secret expect the field, so a rotation writes it back.
+    never = v1_key(iat=1_700_000_000, exp=None)
+    document = {"authToken": never, "refreshToken": REFRESH, "validUntil": zero}
+
+    secret = parse_secret(SECRET_ID, json.dumps(document))
+
+    assert secret.valid_until is None
+    assert roundtrip_document(document)["validUntil"] == "0"  # the refresh Lambda's shape: a string
+    successor = v1_key(iat=1_700_000_100, exp=None)
+    issued = IssuedKey(api_key=successor, refresh_token="next-rt-0001", valid_until=None)
+    rotated = secret.with_issued_key(issued)
+    assert json.loads(render_secret(rotated))["validUntil"] == "0"
+    # an expiring successor writes its real expiry instead
+    expiring = secret.with_issued_key(
+        IssuedKey(api_key=KEY, refresh_token="next-refresh-token-2", valid_until=1_700_090_000)
+    )
+    assert json.loads(render_secret(expiring))["validUntil"] == "1700090000"
+
+
+def test_console_zero_keeps_its_number_type() -> None:
+    document = {"apiKey": v1_key(iat=1_700_000_000, exp=None), "validUntil": 0}
+    assert roundtrip_document(document) == document
+
+
+def test_a_version_without_a_value_names_what_is_missing() -> None:
+    with pytest.raises(SecretFormatError, match="no value stored yet"):
+        parse_secret(SECRET_ID, None)

@@ -66,6 +66,10 @@ class VendorStack:
             "SECRET_ID": SECRET_ID,
             "AUTH_MODE": "jwt",
             "VENDING_POLICY": POLICY,
+            # The fixture's Momento has no auth quota (set_quota(None)); tests of the vendor's own
+            # quota rules (test_mint_budget*.py) set these back to Momento's numbers.
+            "AUTH_QUOTA_PER_SECOND": "10000",
+            "MINT_BUDGET_PER_PRINCIPAL": "10000",
             **overrides,
         }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -128,7 +130,8 @@ def test_stale_while_error_then_expiry(moto_server: ThreadedMotoServer) -> None:
     moto_server.stop()
     clock.now += 60
     assert source.get().api_key == KEY_1
-    assert source.force_refresh().api_key == KEY_1
+    with pytest.raises(SecretStoreError):  # Momento refused the key: serving it again cannot work
+        source.force_refresh()
     clock.now += 61  # past the key's validUntil: nothing valid left to serve
     with pytest.raises(SecretStoreError):
         source.get()
@@ -148,10 +151,90 @@ def test_unreadable_new_version_keeps_the_cached_key(sm: Any) -> None:
     sm.put_secret_value(SecretId=SECRET, SecretString='{"not": "a key"}')
     clock.now += 30
     assert source.get().api_key == KEY_1
-    assert source.force_refresh().api_key == KEY_1
+    with pytest.raises(SecretFormatError):
+        source.force_refresh()
 
 
 def test_unreadable_secret_with_nothing_cached_raises(sm: Any) -> None:
     sm.put_secret_value(SecretId=SECRET, SecretString='{"not": "a key"}')
     with pytest.raises(SecretFormatError):
         MasterKeySource(sm, SECRET, 30, clock=Clock()).get()
+
+
+# --- a Secrets Manager that accepts connections and never answers ------------------------------
+
+
+class Hanging:
+    """A TCP server that accepts and reads but never answers; counts connections."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+class Gate:
+    """Forwards to a real client, but DescribeSecret waits until released (a slow check)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def describe_secret(self, **kwargs: Any) -> Any:
+        self.entered.set()
+        self.release.wait(10)
+        return self.client.describe_secret(**kwargs)
+
+
+def test_requests_holding_a_valid_key_are_served_while_one_request_checks(sm: Any) -> None:
+    clock, gate = Clock(), Gate(sm)
+    source = MasterKeySource(sm, SECRET, 30, clock=clock, version_client=gate)
+    source.get()
+    clock.now += 31
+    checker = threading.Thread(target=source.get)
+    checker.start()
+    assert gate.entered.wait(5)
+    served = [source.get().api_key for _ in range(20)]  # would block on the key lock before
+    assert served == [KEY_1] * 20
+    assert checker.is_alive()
+    gate.release.set()
+    checker.join(5)
+
+
+def test_version_check_against_a_hanging_server_is_one_bounded_attempt(sm: Any) -> None:
+    from vendor.wiring import VERSION_CHECK_CONFIG
+
+    hanging = Hanging()
+    try:
+        checker = boto3.client(
+            "secretsmanager",
+            endpoint_url=f"http://127.0.0.1:{hanging.port}",
+            region_name="us-east-1",
+            config=VERSION_CHECK_CONFIG,
+        )
+        clock = Clock()
+        source = MasterKeySource(sm, SECRET, 30, clock=clock, version_client=checker)
+        source.get()
+        clock.now += 31
+        assert source.get().api_key == KEY_1  # stale while error, after one attempt
+        assert hanging.connections == 1
+    finally:
+        hanging.close()

@@ -130,16 +130,17 @@ def test_get_grants_the_whole_allowance_when_it_fits_one_token() -> None:
     }
 
 
-def test_post_grants_exactly_the_covered_request_and_caps_lifetime() -> None:
+def test_post_grants_the_whole_part_the_covered_request_belongs_to_and_caps_lifetime() -> None:
+    # Issue 13: a subset the caller could have been given whole is widened to it (one token).
     requested = (perm(cache="tenant-acme", key=f"user-{SUB}-cart", role="write_only"),)
     grant = Policy.from_json(SAMPLE_POLICY, 3600).grant(member(), requested, 99_999)
-    assert grant.permissions == requested
+    assert grant.permissions == Policy.from_json(SAMPLE_POLICY, 3600).grant(member(), None, None).permissions
     assert grant.ttl_seconds == 3600
 
 
-def test_shorter_requested_lifetime_is_kept() -> None:
-    grant = Policy.from_json(SAMPLE_POLICY, 3600).grant(member(), None, 120)
-    assert grant.ttl_seconds == 120
+def test_shorter_requested_lifetime_is_kept_when_it_is_a_bucket() -> None:
+    assert Policy.from_json(SAMPLE_POLICY, 3600).grant(member(), None, 300).ttl_seconds == 300
+    assert Policy.from_json(SAMPLE_POLICY, 3600).grant(member(), None, 899).ttl_seconds == 300
 
 
 def test_rule_cap_applies_to_permissions_only_that_rule_allows() -> None:

@@ -188,3 +188,56 @@ def test_bounded_memory(clock: Clock) -> None:
         cache.get_or_mint(key, mint)
     assert cache.get_or_mint("f", mint).source == "memory"
     assert cache.get_or_mint("a", mint).source == "minted"
+
+
+# --- issue 13: one minter per grant across containers, budget refusals ------------------------
+
+
+def test_a_second_container_waits_for_the_first_ones_mint_instead_of_minting(clock: Clock) -> None:
+    from vendor.mint_budget import CounterLease, LocalCounters
+
+    store, counters = DictStore(), LocalCounters(clock)
+    minter = Minter(clock)
+    first = TokenCache(0.8, store, clock=clock, lease=CounterLease(counters, clock=clock))
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        # While the second container waits, the first one (which won the lease) mints.
+        polls.append(seconds)
+        if len(polls) == 3:
+            first._lead("k", minter, None)
+
+    second = TokenCache(0.8, store, clock=clock, lease=CounterLease(counters, clock=clock), sleep=sleep)
+    assert CounterLease(counters, clock=clock).acquire("k")  # the first container's lease
+    outcome = second.get_or_mint("k", minter)
+    assert outcome.source == "shared"
+    assert minter.calls == 1
+    assert len(polls) == 3
+
+
+def test_a_waiting_container_mints_itself_when_the_leaseholder_never_delivers(clock: Clock) -> None:
+    from vendor.mint_budget import CounterLease, LocalCounters
+
+    counters = LocalCounters(clock)
+    CounterLease(counters, clock=clock).acquire("k")  # a container that then died
+    minter = Minter(clock)
+    cache = TokenCache(
+        0.8, DictStore(), clock=clock, lease=CounterLease(counters, clock=clock), sleep=lambda s: None
+    )
+    assert cache.get_or_mint("k", minter).source == "minted"
+    assert minter.calls == 1
+
+
+def test_a_budget_refusal_serves_a_still_valid_token(clock: Clock) -> None:
+    from shared.errors import MintBudgetExceededError
+
+    minter = Minter(clock)
+    cache = TokenCache(0.5, clock=clock)
+    first = cache.get_or_mint("k", minter).token
+    clock.now += 600  # past the reuse share, 400 s left
+    minter.fail = MintBudgetExceededError("over budget", 30)
+    outcome = cache.get_or_mint("k", minter)
+    assert (outcome.source, outcome.token) == ("stale", first)
+    clock.now += 395  # too close to expiry to hand out
+    with pytest.raises(MintBudgetExceededError):
+        cache.get_or_mint("k", minter)

@@ -8,10 +8,12 @@ request and response bodies only, never in URLs, and never appear in reprs or ex
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +63,22 @@ class VendedCredentials:
         )
 
 
+def _check_url(url: str) -> None:
+    """https anywhere; plain http only to loopback, so a bearer token never crosses a network in clear."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError("url must be an https:// URL")
+    host = parts.hostname
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ValueError(f"plain http:// is only allowed to loopback addresses, not {host!r}; use https://")
+
+
 class TokenVendingClient:
     """Keeps one fresh token from a vendor endpoint; thread-safe.
 
@@ -90,8 +108,7 @@ class TokenVendingClient:
         local_endpoint: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("url must be an http(s) URL")
+        _check_url(url)
         self._url = url
         self._bearer = bearer_token
         self._headers = dict(headers or {})

@@ -1,0 +1,162 @@
+"""The mint budget's rules as plain functions of a clock and counters (no Momento needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import AuthQuotaReservedError, MintBudgetExceededError, MomentoUnavailableError
+from vendor.mint_budget import BudgetSettings, CounterLease, LocalCounters, MintBudget, window
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingCounters(LocalCounters):
+    """Local counters that also count calls and can fail like an unreachable Momento cache."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.calls = 0
+        self.broken = False
+
+    def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        self.calls += 1
+        if self.broken:
+            raise MomentoUnavailableError("down")
+        return super().increment(key, amount, ttl_seconds)
+
+
+def budget(clock: Clock, counters: LocalCounters | None = None, **settings: float) -> MintBudget:
+    return MintBudget(BudgetSettings(**settings), counters or LocalCounters(clock), clock=clock)  # type: ignore[arg-type]
+
+
+def test_window_numbers_and_time_left() -> None:
+    assert window(120.0, 60) == (2, 60.0)
+    assert window(179.5, 60) == (2, 0.5)
+
+
+def test_a_principal_gets_its_budget_then_429_until_the_window_ends() -> None:
+    clock = Clock(1_800_000_010.0)  # 10 s into a minute window
+    b = budget(clock, account_rate=1000)
+    for _ in range(5):
+        b.admit("principal:mallory")
+        clock.now += 0.01
+    with pytest.raises(MintBudgetExceededError) as refused:
+        b.admit("principal:mallory")
+    assert 45 <= refused.value.retry_after_seconds <= 50
+    b.admit("principal:alice")  # others keep their own budget
+    clock.now += refused.value.retry_after_seconds
+    b.admit("principal:mallory")
+
+
+def test_vendors_leave_the_reserve_one_mint_per_slot() -> None:
+    clock = Clock(1_800_000_000.0)
+    b = budget(clock, principal_mints=1000)  # 5/s account, 2/s reserve: one mint per 1/3 s
+    admitted = 0
+    retry_after: set[int] = set()
+    for step in range(300):  # 3 seconds in 10 ms steps, every caller a new principal
+        clock.now = 1_800_000_000.0 + step * 0.01
+        try:
+            b.admit(f"principal:p{step}")
+            admitted += 1
+        except AuthQuotaReservedError as exc:
+            retry_after.add(exc.retry_after_seconds)
+    assert admitted == 9  # 3 per second
+    assert retry_after == {1}
+
+
+def test_any_second_holds_at_most_vendor_rate_plus_one_mints() -> None:
+    clock = Clock()
+    b = budget(clock, principal_mints=10_000)
+    times = []
+    for step in range(2000):
+        clock.now = 1_800_000_000.0 + step * 0.003
+        try:
+            b.admit(f"principal:{step}")
+            times.append(clock.now)
+        except AuthQuotaReservedError:
+            pass
+    worst = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert worst <= 4
+
+
+def test_headroom_refusal_gives_the_principal_its_count_back() -> None:
+    clock = Clock()
+    b = budget(clock, principal_mints=1)
+    b.admit("principal:a")
+    with pytest.raises(AuthQuotaReservedError):
+        b.admit("principal:b")  # same slot: the fleet's mint of this slot is taken
+    clock.now += 0.34
+    b.admit("principal:b")  # b's budget of 1 was not spent by the refusal
+
+
+def test_refund_after_momento_refused() -> None:
+    clock = Clock()
+    b = budget(clock, principal_mints=1, account_rate=1000)
+    b.refund(b.admit("principal:a"))
+    clock.now += 0.01
+    b.admit("principal:a")
+
+
+def test_known_refusals_cost_no_counter_calls() -> None:
+    clock = Clock()
+    counters = CountingCounters(clock)
+    b = budget(clock, counters, principal_mints=1, account_rate=1000)
+    b.admit("principal:a")
+    with pytest.raises(MintBudgetExceededError):
+        b.admit("principal:a")
+    calls = counters.calls
+    for _ in range(100):
+        with pytest.raises(MintBudgetExceededError):
+            b.admit("principal:a")
+    assert counters.calls == calls
+
+
+def test_an_unreachable_shared_counter_falls_back_to_this_container() -> None:
+    clock = Clock()
+    counters = CountingCounters(clock)
+    counters.broken = True
+    b = budget(clock, counters, principal_mints=2, account_rate=1000)
+    b.admit("principal:a")
+    clock.now += 0.01
+    b.admit("principal:a")
+    clock.now += 0.01
+    with pytest.raises(MintBudgetExceededError):
+        b.admit("principal:a")
+
+
+def test_two_containers_on_one_counter_share_one_budget() -> None:
+    # What the Momento counter gives several containers: one count for all of them.
+    clock = Clock()
+    shared = LocalCounters(clock)
+    one, two = budget(clock, shared), budget(clock, shared)
+    admitted = 0
+    for step in range(100):
+        clock.now = 1_800_000_000.0 + step * 0.01
+        for container in (one, two):
+            try:
+                container.admit("principal:p")
+                admitted += 1
+            except (AuthQuotaReservedError, MintBudgetExceededError):
+                pass
+    assert admitted == 3  # one second: the fleet's 3 slots, not 3 per container
+
+
+def test_a_reserve_leaving_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="reserve"):
+        budget(Clock(), account_rate=2, reserve_rate=2)
+
+
+def test_lease_one_winner_per_slot_across_containers() -> None:
+    clock = Clock()
+    shared = LocalCounters(clock)
+    leases = [CounterLease(shared, clock=clock) for _ in range(5)]
+    assert [lease.acquire("vend-x") for lease in leases] == [True, False, False, False, False]
+    assert leases[1].acquire("vend-y")
+    clock.now += 2.0  # the winner had a slot to mint; after it another container may try
+    assert leases[3].acquire("vend-x")

@@ -1,0 +1,212 @@
+"""Momento's auth quota as a shared resource: who may mint now, across every vendor container.
+
+Momento allows about 5 auth operations per second per account, shared by every vendor container
+and the rotator. Three rules keep it usable, all decided before a mint is attempted (a refused
+mint costs nothing at Momento):
+
+1. **Per-principal budget**: at most `principal_mints` mints per `principal_window_seconds` per
+   principal (a shared rule's mints are charged to the rule). A fixed window numbered by the
+   clock, so the counter key names the window and a counter's TTL only cleans up.
+2. **Headroom for the rotator**: all vendors together mint at most `vendor_rate` =
+   `account_rate - reserve_rate` per second: time is cut into slots of `1 / vendor_rate`
+   seconds and each slot admits one mint. Any one-second interval then holds at most
+   `vendor_rate + 1` vendor mints, so the rotator keeps at least `reserve_rate - 1` operations
+   per second even in the worst alignment (and the full reserve on average).
+3. **One minter per grant** (`CounterLease`): when the token cache misses everywhere, the first
+   container to count 1 on the grant's lease counter mints; the others wait for its token to
+   appear in the shared cache instead of minting the same grant again.
+
+Across containers the counters live in the shared token cache (`SHARED_TOKEN_CACHE_NAME`),
+updated with Momento's atomic `Increment` (a data-plane call, not an auth operation). Every
+container counts on the same item, so the limits hold for the whole fleet however many
+containers Lambda runs. Without the shared cache, or while Momento's cache is unreachable, the
+counters are this container's own (`LocalCounters`): the budgets then hold per container, so N
+containers allow N times as much (cap the function's concurrency or configure the cache).
+
+Momento does not document whether `Increment` with a TTL resets the item's TTL on each call
+(see local/momento/README.md). Nothing here depends on it: every counter key carries its window
+or slot number, so a counter that lives longer than its window is simply never read again.
+Containers' clocks (NTP-synced in Lambda) decide the window; a skew of a few milliseconds can
+admit one extra mint at a slot boundary, which the reserve absorbs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.errors import AuthQuotaReservedError, KeyGuardError, MintBudgetExceededError
+
+logger = logging.getLogger(__name__)
+
+#: A lease slot: how long one container may take to mint before another may try.
+LEASE_SECONDS = 2.0
+
+
+class Counters(Protocol):
+    """Atomic counters with a TTL: Momento's `Increment` in production, a dict per container otherwise."""
+
+    def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        """Add `amount` (may be negative) and return the new value; a missing counter counts from 0."""
+        ...
+
+
+class LocalCounters:
+    """`Counters` in this container's memory: the per-container fallback."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, max_entries: int = 10_000) -> None:
+        self._clock = clock
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._values: dict[str, tuple[int, float]] = {}
+
+    def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        now = self._clock()
+        with self._lock:
+            value, expires = self._values.get(key, (0, 0.0))
+            if expires <= now:
+                value = 0
+            if len(self._values) >= self._max_entries:
+                for stale in [k for k, (_, e) in self._values.items() if e <= now]:
+                    del self._values[stale]
+            value += amount
+            self._values[key] = (value, now + ttl_seconds)
+            return value
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    #: Mints per principal (or shared rule) per window.
+    principal_mints: int = 5
+    principal_window_seconds: int = 60
+    #: Momento's auth operations per second per account (its published default is 5).
+    account_rate: float = 5.0
+    #: Auth operations per second left to the rotator (and anything else using the account).
+    reserve_rate: float = 2.0
+
+    @property
+    def vendor_rate(self) -> float:
+        return self.account_rate - self.reserve_rate
+
+    @property
+    def slot_seconds(self) -> float:
+        """One vendor mint per slot, across all containers."""
+        return 1.0 / self.vendor_rate
+
+
+def window(now: float, width: float) -> tuple[int, float]:
+    """The number of the window `now` falls in and the seconds until it ends."""
+    index = math.floor(now / width)
+    return index, (index + 1) * width - now
+
+
+def digest(text: str) -> str:
+    """Counter item names carry no identity (the shared cache is readable by the vendor only, still)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A mint the budget admitted; `refund` it when Momento refused the mint after all."""
+
+    principal_counter: str
+    ttl_seconds: float
+
+
+class MintBudget:
+    """Decides, before each mint, whether this principal and the vendor fleet may mint now."""
+
+    def __init__(
+        self,
+        settings: BudgetSettings,
+        counters: Counters,
+        *,
+        fallback: Counters | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if settings.vendor_rate <= 0:
+            raise ValueError("the rotator's reserve leaves the vendor no share of the auth quota")
+        self.settings = settings
+        self._counters = counters
+        self._fallback = fallback if fallback is not None else LocalCounters(clock)
+        self._clock = clock
+        self._lock = threading.Lock()
+        # Refusals already known in this container (window / slot number): no counter call for them.
+        self._spent: dict[str, int] = {}
+        self._slot_taken = -1
+
+    def admit(self, principal: str) -> Admission:
+        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now."""
+        s = self.settings
+        now = self._clock()
+        index, left = window(now, s.principal_window_seconds)
+        counter = f"mb:p:{digest(principal)}:{index}"
+        with self._lock:
+            known_spent = self._spent.get(counter) == index
+        if known_spent:
+            raise self._over_budget(left)
+        ttl = s.principal_window_seconds + 1.0
+        if self._increment(counter, 1, ttl) > s.principal_mints:
+            with self._lock:
+                if len(self._spent) > 10_000:
+                    self._spent.clear()
+                self._spent[counter] = index
+            raise self._over_budget(left)
+        admission = Admission(counter, ttl)
+        slot, slot_left = window(now, s.slot_seconds)
+        with self._lock:
+            taken = self._slot_taken == slot
+        if taken or self._increment(f"mb:a:{slot}", 1, max(2.0, 2 * s.slot_seconds)) > 1:
+            with self._lock:
+                self._slot_taken = slot
+            self.refund(admission)
+            raise AuthQuotaReservedError(
+                "the vendors' share of Momento's auth quota is in use; the rest is kept for key rotation",
+                math.ceil(slot_left),
+            )
+        return admission
+
+    def refund(self, admission: Admission) -> None:
+        """Give a principal's count back: nothing was minted."""
+        self._increment(admission.principal_counter, -1, admission.ttl_seconds)
+
+    def _over_budget(self, seconds_left: float) -> MintBudgetExceededError:
+        s = self.settings
+        return MintBudgetExceededError(
+            f"at most {s.principal_mints} new tokens per {s.principal_window_seconds} s per caller",
+            math.ceil(seconds_left),
+        )
+
+    def _increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        try:
+            return self._counters.increment(key, amount, ttl_seconds)
+        except KeyGuardError as exc:
+            logger.warning(
+                "shared mint counters unavailable; counting in this container only", extra={"error": exc.code}
+            )
+            return self._fallback.increment(key, amount, ttl_seconds)
+
+
+class CounterLease:
+    """`MintLease` on shared counters: of all containers missing one grant in a slot, one mints."""
+
+    def __init__(
+        self, counters: Counters, *, clock: Callable[[], float] = time.time, seconds: float = LEASE_SECONDS
+    ) -> None:
+        self._counters = counters
+        self._clock = clock
+        self.seconds = seconds
+
+    def acquire(self, cache_key: str) -> bool:
+        slot, _ = window(self._clock(), self.seconds)
+        try:
+            return self._counters.increment(f"mb:l:{cache_key}:{slot}", 1, 2 * self.seconds) == 1
+        except KeyGuardError as exc:
+            logger.warning("shared mint lease unavailable; minting without it", extra={"error": exc.code})
+            return True
