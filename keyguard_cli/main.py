@@ -137,29 +137,35 @@ def _located(ctx: Context, exc: KeyGuardError) -> str:
 
 
 def _cmd_status(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
-    from keyguard_cli.momento_keys import KeyListing
     from keyguard_cli.status import read_status
 
     settings = _rotator_settings(ctx, args.function)
-    lister = None
-    if not args.no_orphans:
-        listing = KeyListing(ctx.common.momento_api_keys_url, ctx.common.momento_timeout_seconds)
-        lister = listing.list_keys
+    momento = _momento(ctx)
+
+    def lister(secret: Any) -> list[tuple[str, str]]:
+        return [(key.key_id, key.description) for key in momento.list_v2_keys(secret.master_key())]
+
     reports = []
     ok = True
-    momento = _momento(ctx) if args.check_key else None
-    for secret_id in ctx.secret_ids(args.secrets):
-        try:
-            report = read_status(_store(ctx, secret_id), settings, ctx.clock(), lister, momento)
-        except KeyGuardError as exc:
-            report = {"secret_id": secret_id, "error": exc.code, "message": _located(ctx, exc)}
-        except (BotoCoreError, ClientError, ValueError) as exc:
-            # One odd secret must not hide the others' state.
-            code, message = _failure(exc)
-            report = {"secret_id": secret_id, "error": code, "message": message}
-        ok = ok and not report.get("error") and not report.get("problems")
-        reports.append(report)
-    if momento is not None:
+    try:
+        for secret_id in ctx.secret_ids(args.secrets):
+            try:
+                report = read_status(
+                    _store(ctx, secret_id),
+                    settings,
+                    ctx.clock(),
+                    None if args.no_orphans else lister,
+                    momento if args.check_key else None,
+                )
+            except KeyGuardError as exc:
+                report = {"secret_id": secret_id, "error": exc.code, "message": _located(ctx, exc)}
+            except (BotoCoreError, ClientError, ValueError) as exc:
+                # One odd secret must not hide the others' state.
+                code, message = _failure(exc)
+                report = {"secret_id": secret_id, "error": code, "message": message}
+            ok = ok and not report.get("error") and not report.get("problems")
+            reports.append(report)
+    finally:
         momento.close()
     return {"secrets": reports}, ok
 

@@ -27,7 +27,7 @@ def test_status_of_broken_and_missing_secrets_names_each_problem(rstack: Rotator
     assert "no key field" in json_secret["problems"][0]
     # only Momento can tell that a well-formed word is no key: --check-key asks it
     assert base64["key_check"]["works"] is False
-    assert "malformed key" in base64["key_check"]["error"]
+    assert "not a readable Momento API key" in base64["key_check"]["error"]
     assert absent["error"] == "secret_not_found"
     assert "[the local stack; check --region / --profile]" in absent["message"]
     human = cli("status", "app/garbage", "app/absent").output
@@ -84,5 +84,5 @@ def test_rollback_to_a_malformed_previous_value_is_refused(rstack: RotatorStack,
     result = cli("rollback", "--yes", "app/x")
     assert result.code == 1
     assert "rollback_refused" in result.output
-    assert "malformed" in result.output
+    assert "Momento refuses the AWSPREVIOUS key of 'app/x'" in result.output
     assert rstack.client().describe_secret(SecretId="app/x")["VersionIdsToStages"] == before
