@@ -79,6 +79,7 @@ from shared.errors import (
     SecretFormatError,
     SecretStoreError,
 )
+from shared.key_claims import read_claims
 from shared.momento_access import MomentoAccess
 from shared.secret_format import KeyGeneration, MasterSecret, parse_secret, render_secret
 
@@ -344,6 +345,11 @@ class Rotation:
         Nothing can revoke a v1 key, so a "rotation" would only add a second immortal super-user
         key. (Momento issues never-expiring v1 keys without a refresh token anyway.)
         """
+        claims = read_claims(secret.api_key)
+        if claims.issued_at is None and claims.expires_at is None and claims.key_type is None:
+            # Not a readable key at all (so no knowing that it never expires): Momento's verdict
+            # on it (`key_refused`) says more than a refusal would.
+            self._check_current(secret)
         if secret.generation is KeyGeneration.V1 and secret.valid_until is None:
             raise RotationRefusedError(
                 f"the v1 key in {self.secret_id!r} never expires; rotating it would leave the old "

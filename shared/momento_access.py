@@ -256,9 +256,10 @@ class SdkMomentoAccess:
                     warnings.simplefilter("ignore", DeprecationWarning)
                     provider = CredentialProvider.from_string(key.api_key)
                 endpoint = claims.wrapped_endpoint or _cell_of(provider.cache_endpoint)
-        except (SdkException, ValueError):
-            # ValueError: the SDK's json.loads on a string that happens to be base64 (e.g. "QUJD")
-            # raises a bare JSONDecodeError, whose message would carry the value.
+        except (SdkException, ValueError, TypeError, KeyError, AttributeError):
+            # The SDK's reader decodes any string that happens to be base64 and trusts the JSON:
+            # "QUJD" raises a bare JSONDecodeError, "WzFd" (`[1]`) a TypeError; their messages
+            # may carry the value.
             raise MomentoAuthenticationError("the key is not a readable Momento API key") from None
         if self._local is not None:
             self._warn_local_once()
