@@ -37,6 +37,15 @@ function addMessage(who, text) {
   state.messages += 1;
 }
 
+/** `alice·f0a4` from `f0a42c9c-.../alice`: the chosen name plus a bit of the verified principal. */
+function sender(tokenId) {
+  if (typeof tokenId !== "string" || tokenId === "") return "unknown:";
+  const slash = tokenId.lastIndexOf("/");
+  if (slash < 0) return `${tokenId.slice(0, 12)}:`;
+  const name = tokenId.slice(slash + 1).split("~")[0].slice(0, 32);
+  return `${name}·${tokenId.slice(0, 4)}:`;
+}
+
 function describe(response) {
   return typeof response?.errorCode === "function" ? `${response.errorCode()}: ${response.message()}` : String(response);
 }
@@ -119,7 +128,10 @@ async function start(config, user) {
       } catch {
         return; // not ours
       }
-      if (typeof message?.text === "string") addMessage(`${String(message.user).slice(0, 32)}:`, message.text);
+      if (typeof message?.text !== "string") return;
+      // Who sent it comes from Momento (the publisher's token id: `<verified principal>/<name>`),
+      // never from the message body, which any member could fill with another member's name.
+      addMessage(sender(item.tokenId()), message.text);
     },
     onError: (error) => showError(`subscription: ${describe(error)}`),
   });
