@@ -12,7 +12,7 @@ SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 
 .PHONY: help venv tools lint typecheck unit test demo bench clean engine lambda-image sam-build local-api \
-	browser-deps js-deps web-build js-test web
+	conformance-node browser-deps js-deps web-build js-test web
 
 help:
 	@echo "make demo   - run the product locally end to end (local Secrets Manager + Momento, rotate, vend, use)"
@@ -44,13 +44,13 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy shared rotator vendor local clients bench tests keyguard_cli
 
-unit: venv browser-deps web-build
+unit: venv conformance-node browser-deps web-build
 	$(VENV)/bin/pytest -m "not sam"
 
 # The SAM tests (tests/sam) need a Docker engine and the offline Lambda base image; a missing
 # one fails them, so `make test` provides both first. The browser tests (tests/browser) need
 # Debian's chromium and the built example page.
-test: venv tools lint typecheck lambda-image browser-deps web-build js-test
+test: venv tools lint typecheck lambda-image conformance-node browser-deps web-build js-test
 	$(VENV)/bin/pytest
 
 # --- browser (see docs/browser.md) ------------------------------------------------------------
@@ -89,6 +89,15 @@ js-test: js-deps
 
 web: venv web-build
 	$(PY) -m local.web
+
+# Momento's Node.js SDK for tests/conformance (npm ci of the pinned lock; Node.js from apt, as root, when missing).
+CONFORMANCE_NODE := tests/conformance/node
+$(CONFORMANCE_NODE)/node_modules/.package-lock.json: $(CONFORMANCE_NODE)/package-lock.json
+	@command -v npm >/dev/null || { test "$$(id -u)" = 0 || { echo "npm missing: apt-get install nodejs npm (as root)"; exit 1; }; \
+		apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd $(CONFORMANCE_NODE) && npm ci --no-audit --no-fund
+
+conformance-node: $(CONFORMANCE_NODE)/node_modules/.package-lock.json
 
 # --- SAM (offline): see local/lambda-image/build.sh and docs/design.md ------------------------
 # A Docker engine: as root, installs docker.io and starts dockerd when none answers.

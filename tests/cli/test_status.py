@@ -91,7 +91,7 @@ def test_status_of_a_v1_key_never_rotated(rstack: RotatorStack, cli: Cli) -> Non
     (status,) = report.json()["secrets"]
     assert status["key"]["kind"] == "v1 with refresh token"
     assert status["rotation"]["due"] is False
-    assert status["rotation"]["strategies"] == ["refresh", "generate"]
+    assert status["rotation"]["strategies"] == ["refresh"]
     assert status["claim"] is None
     assert status["orphans"] is None
     assert status["last_rotation"]["outcome"] == "never"

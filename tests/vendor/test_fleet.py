@@ -138,7 +138,7 @@ def test_under_load_from_every_container_a_rotation_gets_its_operations(
     stack, vendors = fleet
     stack.momento.set_quota(5)
     time.sleep(1.2)
-    callers = [f"user-{i}" for i in range(36)]
+    callers = [f"user-{i}" for i in range(24)]
     settings = RotatorSettings.read({**stack.env(), "SECRET_IDS": SECRET_ID})
     with ThreadPoolExecutor(max_workers=12) as pool, SdkMomentoAccess(settings.common) as momento:
         before = mints(stack)
