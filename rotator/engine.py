@@ -64,6 +64,7 @@ from rotator.secret_store import (
 )
 from rotator.settings import RotatorSettings
 from rotator.strategies import V1_RUNBOOK, KeyRequest, Strategy, plan
+from rotator.version_hint import publish_version_hint
 from shared.errors import (
     KeyGuardError,
     MomentoAuthenticationError,
@@ -774,6 +775,8 @@ class Rotation:
             "promoted successor to AWSCURRENT",
             extra=self._fields(current_version_id=new_id, previous_version_id=old_id),
         )
+        hint_cache = self.settings.version_hint_cache_name
+        publish_version_hint(hint_cache, self.store, self.momento, successor.master_key(), new_id, self.log)
         try:
             self.store.move_stage(PENDING, to_version=None, from_version=new_id)
         except KeyGuardError as exc:
