@@ -422,13 +422,14 @@ class Rotation:
         self, state: SecretState, current: StoredVersion, secret: MasterSecret, placeholder: str | None
     ) -> tuple[Strategy, Claim, MasterSecret]:
         """Claim the rotation and store a successor as AWSPENDING; returns what it used and made."""
-        strategy = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
+        [strategy] = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
         self._check_current(secret)
         claim = self._claim(state, current, placeholder)
         try:
             self._revoke_orphans(state, current, secret, claim)
         except Exception:
-            # Nothing was issued yet. The next claim generation searches again (it sees this one).
+            # A bug or an outage of Secrets Manager: nothing was issued yet, so give the claim
+            # back; the next claim generation searches again (it sees this one).
             self._release(claim, "the search for orphaned keys failed; nothing was issued")
             raise
         return strategy, claim, self._obtain_and_store(secret, claim, strategy)
@@ -682,7 +683,30 @@ class Rotation:
         if secret.generation is not KeyGeneration.V2 or not claim.earlier_rotation_ids:
             return
         master = secret.master_key()
-        listed = self.momento.list_v2_keys(master)
+        try:
+            listed = self.momento.list_v2_keys(master)
+        except KeyGuardError as exc:
+            # Rotation must not wait on the search (the current key would expire): the dead runs'
+            # rotation ids are recorded as suspected orphans (OrphanedKeys alarm); their keys are
+            # findable in the Momento console by the description "keyguard rotation <id> ...".
+            self.log.warning(
+                "could not search for orphaned v2 keys; recording the dead rotations instead",
+                extra=self._fields(error_code=exc.code),
+            )
+            self._remember_orphans(
+                [
+                    OrphanRecord(
+                        rotation_id,
+                        "v2",
+                        None,
+                        int(self.clock()),
+                        False,
+                        f"not searched ({exc.code}): revoke keys described 'keyguard rotation {rotation_id}'",
+                    )
+                    for rotation_id in claim.earlier_rotation_ids
+                ]
+            )
+            return
         found = v2_orphans(listed, claim.earlier_rotation_ids, self._protected_key_ids(state))
         results: list[OrphanRecord] = []
         for key in found:

@@ -367,7 +367,7 @@ class SdkMomentoAccess:
         self._api_keys.revoke_existing(key.api_key, key_id)
 
     def list_v2_keys(self, key: MasterKey) -> tuple[ListedV2Key, ...]:
-        return self._api_keys.list_keys(key.api_key)
+        return self._api_keys.list_api_keys(key.api_key)
 
     # -- disposable tokens ----------------------------------------------------------------------
 

@@ -13,8 +13,9 @@ mint costs nothing at Momento):
    `vendor_rate + 1` vendor mints, so the rotator keeps at least `reserve_rate - 1` operations
    per second even in the worst alignment (and the full reserve on average).
 3. **One minter per grant** (`CounterLease`): when the token cache misses everywhere, the first
-   container to count 1 on the grant's lease counter mints; the others wait for its token to
-   appear in the shared cache instead of minting the same grant again.
+   container to count 1 on the grant's lease counter (per 2-second slot) mints; the others wait
+   for its token to appear in the shared cache instead of minting the same grant again. A holder
+   that minted nothing (refused, failed) counts a release, and the waiters stop waiting.
 
 Across containers the counters live in the shared token cache (`SHARED_TOKEN_CACHE_NAME`),
 updated with Momento's atomic `Increment` (a data-plane call, not an auth operation). Every
@@ -32,6 +33,7 @@ admit one extra mint at a slot boundary, which the reserve absorbs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -129,6 +131,7 @@ class MintBudget:
         *,
         fallback: Counters | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if settings.vendor_rate <= 0:
             raise ValueError("the rotator's reserve leaves the vendor no share of the auth quota")
@@ -136,13 +139,29 @@ class MintBudget:
         self._counters = counters
         self._fallback = fallback if fallback is not None else LocalCounters(clock)
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         # Refusals already known in this container (window / slot number): no counter call for them.
         self._spent: dict[str, int] = {}
         self._slot_taken = -1
 
-    def admit(self, principal: str) -> Admission:
-        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now."""
+    def admit(self, principal: str, *, wait_slots: int = 0) -> Admission:
+        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now.
+
+        `wait_slots` > 0: when the fleet's slot is taken, wait for the next one (up to that many
+        times) instead of refusing at once. For shared grants, whose one mint serves many callers.
+        """
+        while True:
+            try:
+                return self._admit(principal)
+            except AuthQuotaReservedError:
+                if wait_slots <= 0:
+                    raise
+                wait_slots -= 1
+                _, left = window(self._clock(), self.settings.slot_seconds)
+                self._sleep(left + 0.001)
+
+    def _admit(self, principal: str) -> Admission:
         s = self.settings
         now = self._clock()
         index, left = window(now, s.principal_window_seconds)
@@ -204,9 +223,23 @@ class CounterLease:
         self.seconds = seconds
 
     def acquire(self, cache_key: str) -> bool:
-        slot, _ = window(self._clock(), self.seconds)
         try:
-            return self._counters.increment(f"mb:l:{cache_key}:{slot}", 1, 2 * self.seconds) == 1
+            return self._counters.increment(self._key("l", cache_key), 1, 2 * self.seconds) == 1
         except KeyGuardError as exc:
             logger.warning("shared mint lease unavailable; minting without it", extra={"error": exc.code})
             return True
+
+    def release(self, cache_key: str) -> None:
+        """Counted on a second counter: the lease counter itself only ever says who came first."""
+        with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
+            self._counters.increment(self._key("r", cache_key), 1, 2 * self.seconds)
+
+    def released(self, cache_key: str) -> bool:
+        try:
+            return self._counters.increment(self._key("r", cache_key), 0, 2 * self.seconds) > 0
+        except KeyGuardError:
+            return True
+
+    def _key(self, kind: str, cache_key: str) -> str:
+        slot, _ = window(self._clock(), self.seconds)
+        return f"mb:{kind}:{cache_key}:{slot}"

@@ -48,6 +48,12 @@ class MintLease(Protocol):
 
     def acquire(self, cache_key: str) -> bool: ...
 
+    def release(self, cache_key: str) -> None:
+        """The holder minted nothing (refused, failed): waiting containers stop waiting."""
+        ...
+
+    def released(self, cache_key: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class CachedToken:
@@ -160,15 +166,22 @@ class TokenCache:
         if shared is not None:
             self._remember(cache_key, shared)
             return Outcome(shared.token, "shared"), shared
-        if self._lease is not None and not self._lease.acquire(cache_key):
-            awaited = self._await_shared(cache_key)
-            if awaited is not None:
-                self._remember(cache_key, awaited)
-                return Outcome(awaited.token, "shared"), awaited
+        holds_lease = False
+        if self._lease is not None:
+            holds_lease = self._lease.acquire(cache_key)
+            if not holds_lease:
+                awaited = self._await_shared(cache_key)
+                if awaited is not None:
+                    self._remember(cache_key, awaited)
+                    return Outcome(awaited.token, "shared"), awaited
         minted_at = self._clock()
         try:
             token = mint()
-        except (MomentoLimitExceededError, MintRefusedError):
+        except BaseException as exc:
+            if holds_lease and self._lease is not None:
+                self._lease.release(cache_key)
+            if not isinstance(exc, MomentoLimitExceededError | MintRefusedError):
+                raise
             if stale is not None and stale.token.expires_at - self._clock() >= MIN_REMAINING_SECONDS:
                 logger.warning("Momento auth quota exceeded; serving a still-valid cached token")
                 return Outcome(stale.token, "stale"), stale
@@ -181,9 +194,14 @@ class TokenCache:
         return Outcome(token, "minted"), cached
 
     def _await_shared(self, cache_key: str) -> CachedToken | None:
-        """Another container is minting this key: poll the shared cache for its token, bounded."""
+        """Another container is minting this key: poll the shared cache for its token, bounded.
+
+        Stops early when the holder released the lease (it minted nothing), so a refused mint
+        does not keep other containers waiting; they then try themselves, through the budget.
+        """
+        assert self._lease is not None
         waited = 0.0
-        while waited < self._lease_wait:
+        while not self._lease.released(cache_key) and waited < self._lease_wait:
             self._sleep(self._poll)
             waited += self._poll
             found = self._shared_get(cache_key)

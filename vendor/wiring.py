@@ -1,14 +1,17 @@
 """Builds the vendor's real dependencies from settings, once per execution environment.
 
-Kept apart from `vendor.app` so the handler module imports neither boto3 nor the Momento SDK
-until the first request, and so tests and the benchmark can build the same object graph.
+Kept apart from `vendor.app` so the handler module imports neither botocore's client machinery
+nor the Momento SDK until the first request, and so tests and the benchmark can build the same
+object graph. The Secrets Manager client comes from botocore itself, not boto3: `import boto3`
+also imports s3transfer (and with it multiprocessing, concurrent.futures, tempfile), about a
+tenth of a cold start the vendor never uses; a boto3 client is this very botocore client.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
@@ -70,7 +73,8 @@ VERSION_CHECK_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total
 
 
 def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
-    return boto3.client(
+    """What `boto3.client("secretsmanager", ...)` builds (same credential and region chain)."""
+    return botocore.session.get_session().create_client(
         "secretsmanager",
         endpoint_url=settings.common.secrets_manager_endpoint_url,
         config=config,

@@ -46,7 +46,7 @@ def test_chat_room_end_to_end(browser: Any, web: WebStack, screenshot_dir: Path)
         # the token came cross-origin through the vendor's CORS: a POST with Authorization and a
         # JSON body is preflighted, and the browser only hands the page answers CORS allowed
         assert ("POST", 200, web.origin) in vendor_answers
-        assert alice.inner_text("#token-id").startswith("alice@")  # ?name= labels the token id
+        assert alice.inner_text("#token-id").endswith("/alice")  # ?name= labels the token id
 
         # state in the cache, there after a reload
         alice.fill("#note-text", "at lunch")

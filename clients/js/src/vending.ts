@@ -4,7 +4,7 @@
  * It keeps one current token, renews it `renewMarginSeconds` before `expiresAt` (at most half-way
  * through a short token's life), and when a renewal fails while the held token is still valid it
  * keeps that token and tries again after the vendor's `Retry-After` (else an exponential backoff
- * with jitter), never later than the expiry. Redirects are refused (`redirect: "error"`), so the
+ * with jitter), never later than the expiry. Redirects are refused (`redirect: "manual"`), so the
  * bearer token only ever goes to `url`; cookies are never sent. The token never appears in
  * errors or in `toString()`.
  */
@@ -46,9 +46,9 @@ export class VendingError extends Error {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 
-  /** Worth trying again later (throttled, outage, network); 4xx refusals are not. */
+  /** Worth trying again later (throttled, outage, network); refusals and redirects are not. */
   get retryable(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500;
+    return (this.status === 0 && this.code === "unreachable") || this.status === 429 || this.status >= 500;
   }
 }
 
@@ -71,6 +71,8 @@ export interface VendingClientOptions {
   minRetrySeconds?: number;
   maxRetrySeconds?: number;
   timeoutMs?: number;
+  /** Without a valid token, keep retrying throttled/unavailable answers this long (default 30). */
+  firstFetchPatienceSeconds?: number;
   fetch?: typeof fetch;
   /** Epoch milliseconds (tests). */
   now?: () => number;
@@ -195,30 +197,35 @@ export class TokenVendingClient {
 
   private async renew(): Promise<VendedCredentials> {
     const held = this.held;
-    try {
-      const fresh = await this.fetchOnce();
-      this.held = fresh;
-      this.retryAtMs = -Infinity;
-      this.failures = 0;
-      this.lastError = undefined;
-      for (const listener of this.listeners) {
-        try {
-          listener(fresh);
-        } catch {
-          // a listener's failure is the app's, not the renewal's
+    const patience = (this.options.firstFetchPatienceSeconds ?? 30) * 1000;
+    const giveUpAt = this.now() + patience;
+    for (;;) {
+      try {
+        const fresh = await this.fetchOnce();
+        this.held = fresh;
+        this.retryAtMs = -Infinity;
+        this.failures = 0;
+        this.lastError = undefined;
+        for (const listener of this.listeners) {
+          try {
+            listener(fresh);
+          } catch {
+            // a listener's failure is the app's, not the renewal's
+          }
         }
-      }
-      return fresh;
-    } catch (err) {
-      const error = err instanceof VendingError ? err : new VendingError(0, "unreachable", String(err));
-      const now = this.now();
-      this.retryAtMs = now + this.backoffSeconds(error) * 1000;
-      this.failures += 1;
-      if (held && now < held.expiresAt * 1000) {
+        return fresh;
+      } catch (err) {
+        const error = err instanceof VendingError ? err : new VendingError(0, "unreachable", String(err));
+        const now = this.now();
+        const wait = this.backoffSeconds(error) * 1000;
+        this.retryAtMs = now + wait;
+        this.failures += 1;
         this.lastError = error;
-        return held;
+        if (held && now < held.expiresAt * 1000) return held; // keep serving the valid token
+        // No valid token to fall back on: wait as told, within patience, for throttling and outages.
+        if (!error.retryable || now + wait > giveUpAt) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      throw error;
     }
   }
 
@@ -252,17 +259,21 @@ export class TokenVendingClient {
         method,
         headers,
         body,
-        redirect: "error",
+        // "manual": a redirect is answered to us (opaque in browsers) and never followed.
+        redirect: "manual",
         credentials: "omit",
         cache: "no-store",
         signal: controller.signal,
       });
       text = await response.text();
     } catch (err) {
-      const why = controller.signal.aborted ? "timed out" : "could not be reached (or redirected)";
+      const why = controller.signal.aborted ? "timed out" : "could not be reached";
       throw new VendingError(0, "unreachable", `the vendor ${why}: ${String(err)}`);
     } finally {
       clearTimeout(timeout);
+    }
+    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+      throw new VendingError(response.status, "redirect_refused", "the vendor redirected; redirects are never followed");
     }
     if (!response.ok) throw httpError(response, text);
     this.fetches += 1;

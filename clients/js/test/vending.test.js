@@ -83,7 +83,10 @@ describe("fetching", () => {
     try {
       vendor.answers.push({ status: 302, headers: { location: elsewhere.url }, body: "" });
       const client = new TokenVendingClient({ url: vendor.url, bearerToken: "secret-id-token" });
-      await assert.rejects(client.credentials(), (err) => err instanceof VendingError && err.status === 0);
+      await assert.rejects(
+        client.credentials(),
+        (err) => err instanceof VendingError && err.code === "redirect_refused" && !err.retryable,
+      );
       assert.equal(elsewhere.requests.length, 0);
     } finally {
       elsewhere.stop();
@@ -162,10 +165,30 @@ describe("renewal", () => {
     assert.equal(client.lastError, undefined);
   });
 
+  it("without a token yet, waits out a 429 as told instead of failing the page", async () => {
+    vendor.answers.push({ status: 429, headers: { "retry-after": "1" }, body: '{"error":"auth_quota_reserved"}' });
+    const client = new TokenVendingClient({ url: vendor.url });
+    const started = Date.now();
+    const creds = await client.credentials();
+    assert.equal(creds.authToken, "tok-1");
+    assert.ok(Date.now() - started >= 900, "Retry-After was honoured");
+    assert.equal(vendor.requests.length, 2);
+  });
+
+  it("gives up on a first fetch once patience runs out, and never retries a refusal", async () => {
+    vendor.answers.push({ status: 503, headers: { "retry-after": "5" }, body: "{}" });
+    const impatient = new TokenVendingClient({ url: vendor.url, firstFetchPatienceSeconds: 1 });
+    await assert.rejects(impatient.credentials(), (err) => err.status === 503);
+    vendor.answers.push({ status: 401, body: '{"error":"unauthenticated"}' });
+    await assert.rejects(new TokenVendingClient({ url: vendor.url }).credentials(), (err) => err.status === 401);
+    assert.equal(vendor.requests.length, 2);
+  });
+
   it("backs off exponentially without Retry-After, and never past the expiry", async () => {
     let t = Date.now();
     const client = new TokenVendingClient({
       url: vendor.url, renewMarginSeconds: 50, minRetrySeconds: 1, maxRetrySeconds: 8, now: () => t, random: () => 1,
+      firstFetchPatienceSeconds: 0,
     });
     vendor.answers.push(vendor.token(60, 0, t));
     await client.credentials();
