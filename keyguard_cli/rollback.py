@@ -52,7 +52,12 @@ def _warnings(
     secret_id: str, restored: MasterSecret, demoted: MasterSecret, grace: int, now: float
 ) -> list[str]:
     notes: list[str] = []
-    if demoted.generation is KeyGeneration.V2:
+    if demoted.generation is KeyGeneration.V2 and demoted.key_id is None:
+        notes.append(
+            "the key rolled back from has no keyId, so no rotator run can revoke it: revoke it in the "
+            "Momento console once its tokens have expired, and attach KEYGUARD_REVOKED to its version"
+        )
+    elif demoted.generation is KeyGeneration.V2:
         due = now + grace
         notes.append(
             "the key rolled back from stays valid as AWSPREVIOUS; a rotator run revokes it after its "
