@@ -168,7 +168,12 @@ def _make_request_handler(
 
         def _serve(self) -> None:
             path, _, query = self.path.partition("?")
-            length = int(self.headers.get("content-length") or 0)
+            raw_length = (self.headers.get("content-length") or "0").strip()
+            if not raw_length.isdigit():  # reading a negative length would block: refuse at once
+                self.close_connection = True
+                self._reply(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
+                return
+            length = int(raw_length)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             self._origin = headers.get("origin")
