@@ -88,7 +88,8 @@ CLAIM_LABEL = "KEYGUARD_CLAIM"
 REVOKED_LABEL = "KEYGUARD_REVOKED"
 #: On a small record (no key material) saying when a v2 successor became AWSCURRENT.
 PROMOTED_LABEL = "KEYGUARD_PROMOTED"
-#: Takeovers of abandoned claims on one AWSCURRENT version before giving up.
+#: Claim generations one run tries before giving up (it starts at the latest claim's generation,
+#: so a long outage, each run after the lease taking a new generation, never exhausts them).
 MAX_CLAIM_GENERATIONS = 20
 #: A key with less than this left is rotated even past an unfinished v2 revoke (a day: more than
 #: any sensible schedule interval, so at least one run falls into it).
@@ -461,9 +462,14 @@ class Rotation:
 
     def _claim(self, state: SecretState, current: StoredVersion, placeholder: str | None) -> Claim:
         lease = self.settings.claim_lease_seconds
-        earlier: list[str] = []
+        start = self._latest_generation(state, current.version_id)
+        # Earlier generations' rotation ids, for the orphan search (a run that took one over
+        # already searched the ones before it, but listing them again costs nothing).
+        earlier: list[str] = [
+            _derived_id(state.arn, current.version_id, "pending", older) for older in range(start)
+        ]
         abandoned = False
-        for generation in range(MAX_CLAIM_GENERATIONS):
+        for generation in range(start, start + MAX_CLAIM_GENERATIONS):
             now = self.clock()
             claim_id = _derived_id(state.arn, current.version_id, "claim", generation)
             pending_id = placeholder or _derived_id(state.arn, current.version_id, "pending", generation)
@@ -508,8 +514,24 @@ class Rotation:
             )
             return Claim(generation, claim_id, pending_id, tuple(dict.fromkeys(earlier)), abandoned)
         raise RotationStateError(
-            f"{MAX_CLAIM_GENERATIONS} abandoned claims on {self.secret_id!r}; is the rotator crashing?"
+            f"{MAX_CLAIM_GENERATIONS} abandoned claims in a row on {self.secret_id!r}; is it crashing?"
         )
+
+    def _latest_generation(self, state: SecretState, current_version_id: str) -> int:
+        """The generation of the labelled claim when it is for this AWSCURRENT version, else 0."""
+        claim_id = state.version_with(CLAIM_LABEL)
+        if claim_id is None:
+            return 0
+        try:
+            record = json.loads(self.store.get(version_id=claim_id).secret_string or "{}")
+        except (KeyGuardError, ValueError):
+            return 0
+        generation = record.get("generation") if isinstance(record, dict) else None
+        if record.get("forVersion") != current_version_id or not isinstance(generation, int):
+            return 0
+        if claim_id != _derived_id(state.arn, current_version_id, "claim", generation):
+            return 0  # not a record this rotator wrote
+        return max(0, generation)
 
     def _held_claim(self, claim_id: str) -> _HeldClaim:
         """The claim under `claim_id`: when taken, whether given back (or superseded), its rotation id."""
