@@ -220,7 +220,13 @@ class MintBudget:
 
 
 class CounterLease:
-    """`MintLease` on shared counters: of all containers missing one grant in a slot, one mints."""
+    """`MintLease` on shared counters: of all containers missing one grant, one mints.
+
+    The first to count 1 on the grant's lease counter for the current slot holds the lease,
+    unless the previous slot's holder may still be minting (it counted there and released
+    nothing): a mint that runs across a slot boundary does not elect a second minter. A waiter
+    remembers which holder it waits for, so a release counted in that holder's slot reaches it.
+    """
 
     def __init__(
         self, counters: Counters, *, clock: Callable[[], float] = time.time, seconds: float = LEASE_SECONDS
@@ -228,25 +234,60 @@ class CounterLease:
         self._counters = counters
         self._clock = clock
         self.seconds = seconds
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+        self._watched: dict[str, int] = {}
 
     def acquire(self, cache_key: str) -> bool:
+        slot, _ = window(self._clock(), self.seconds)
         try:
-            return self._counters.increment(self._key("l", cache_key), 1, 2 * self.seconds) == 1
+            first = self._count("l", cache_key, slot, 1) == 1
+            if first and not self._busy(cache_key, slot - 1):
+                self._remember(self._held, cache_key, slot)
+                return True
+            if first:  # deferring to the previous slot's holder: this slot holds nothing
+                self._count("d", cache_key, slot, 1)
         except KeyGuardError as exc:
             logger.warning("shared mint lease unavailable; minting without it", extra={"error": exc.code})
             return True
+        self._remember(self._watched, cache_key, slot)
+        return False
 
     def release(self, cache_key: str) -> None:
         """Counted on a second counter: the lease counter itself only ever says who came first."""
-        with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
-            self._counters.increment(self._key("r", cache_key), 1, 2 * self.seconds)
+        with self._lock:
+            slot = self._held.pop(cache_key, None)
+        if slot is not None:
+            with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
+                self._count("r", cache_key, slot, 1)
 
     def released(self, cache_key: str) -> bool:
+        """True when the holder this caller waits for minted nothing (or there is none)."""
+        with self._lock:
+            slot = self._watched.get(cache_key)
+        if slot is None:
+            return True
         try:
-            return self._counters.increment(self._key("r", cache_key), 0, 2 * self.seconds) > 0
+            if self._count("r", cache_key, slot, 0) > 0:
+                return True
+            deferred = self._count("d", cache_key, slot, 0) > 0
+            return deferred and self._count("r", cache_key, slot - 1, 0) > 0
         except KeyGuardError:
             return True
 
-    def _key(self, kind: str, cache_key: str) -> str:
-        slot, _ = window(self._clock(), self.seconds)
-        return f"mb:{kind}:{cache_key}:{slot}"
+    def _busy(self, cache_key: str, slot: int) -> bool:
+        """The slot's first may still be minting: it counted, released nothing and did not defer."""
+        return (
+            self._count("l", cache_key, slot, 0) > 0
+            and self._count("r", cache_key, slot, 0) == 0
+            and self._count("d", cache_key, slot, 0) == 0
+        )
+
+    def _count(self, kind: str, cache_key: str, slot: int, amount: int) -> int:
+        return self._counters.increment(f"mb:{kind}:{cache_key}:{slot}", amount, 3 * self.seconds)
+
+    def _remember(self, table: dict[str, int], cache_key: str, slot: int) -> None:
+        with self._lock:
+            if len(table) > 10_000:
+                table.clear()
+            table[cache_key] = slot
