@@ -80,6 +80,7 @@ from shared.errors import (
     SecretFormatError,
     SecretStoreError,
 )
+from shared.key_claims import read_claims
 from shared.momento_access import MomentoAccess
 from shared.secret_format import KeyGeneration, MasterSecret, parse_secret, render_secret
 
@@ -345,6 +346,11 @@ class Rotation:
         Nothing can revoke a v1 key, so a "rotation" would only add a second immortal super-user
         key. (Momento issues never-expiring v1 keys without a refresh token anyway.)
         """
+        claims = read_claims(secret.api_key)
+        if claims.issued_at is None and claims.expires_at is None and claims.key_type is None:
+            # Not a readable key at all (so no knowing that it never expires): Momento's verdict
+            # on it (`key_refused`) says more than a refusal would.
+            self._check_current(secret)
         if secret.generation is KeyGeneration.V1 and secret.valid_until is None:
             raise RotationRefusedError(
                 f"the v1 key in {self.secret_id!r} never expires; rotating it would leave the old "
@@ -423,13 +429,14 @@ class Rotation:
         self, state: SecretState, current: StoredVersion, secret: MasterSecret, placeholder: str | None
     ) -> tuple[Strategy, Claim, MasterSecret]:
         """Claim the rotation and store a successor as AWSPENDING; returns what it used and made."""
-        strategy = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
+        [strategy] = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
         self._check_current(secret)
         claim = self._claim(state, current, placeholder)
         try:
             self._revoke_orphans(state, current, secret, claim)
         except Exception:
-            # Nothing was issued yet. The next claim generation searches again (it sees this one).
+            # A bug or an outage of Secrets Manager: nothing was issued yet, so give the claim
+            # back; the next claim generation searches again (it sees this one).
             self._release(claim, "the search for orphaned keys failed; nothing was issued")
             raise
         return strategy, claim, self._obtain_and_store(secret, claim, strategy)
@@ -683,7 +690,30 @@ class Rotation:
         if secret.generation is not KeyGeneration.V2 or not claim.earlier_rotation_ids:
             return
         master = secret.master_key()
-        listed = self.momento.list_v2_keys(master)
+        try:
+            listed = self.momento.list_v2_keys(master)
+        except KeyGuardError as exc:
+            # Rotation must not wait on the search (the current key would expire): the dead runs'
+            # rotation ids are recorded as suspected orphans (OrphanedKeys alarm); their keys are
+            # findable in the Momento console by the description "keyguard rotation <id> ...".
+            self.log.warning(
+                "could not search for orphaned v2 keys; recording the dead rotations instead",
+                extra=self._fields(error_code=exc.code),
+            )
+            self._remember_orphans(
+                [
+                    OrphanRecord(
+                        rotation_id,
+                        "v2",
+                        None,
+                        int(self.clock()),
+                        False,
+                        f"not searched ({exc.code}): revoke keys described 'keyguard rotation {rotation_id}'",
+                    )
+                    for rotation_id in claim.earlier_rotation_ids
+                ]
+            )
+            return
         found = v2_orphans(listed, claim.earlier_rotation_ids, self._protected_key_ids(state))
         results: list[OrphanRecord] = []
         for key in found:

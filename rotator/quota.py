@@ -91,6 +91,11 @@ class QuotaRetrying:
     def check_key(self, key: MasterKey) -> None:
         self._call(lambda: self.inner.check_key(key))
 
+    def increment(
+        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
+    ) -> int:
+        return self.inner.increment(key, cache_name, item_key, amount, ttl_seconds)
+
     def cache_get(self, key: MasterKey, cache_name: str, item_key: str) -> str | None:
         return self.inner.cache_get(key, cache_name, item_key)
 

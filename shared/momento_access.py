@@ -265,9 +265,10 @@ class SdkMomentoAccess:
                     warnings.simplefilter("ignore", DeprecationWarning)
                     provider = CredentialProvider.from_string(key.api_key)
                 endpoint = claims.wrapped_endpoint or _cell_of(provider.cache_endpoint)
-        except (SdkException, ValueError):
-            # ValueError: the SDK's json.loads on a string that happens to be base64 (e.g. "QUJD")
-            # raises a bare JSONDecodeError, whose message would carry the value.
+        except (SdkException, ValueError, TypeError, KeyError, AttributeError):
+            # The SDK's reader decodes any string that happens to be base64 and trusts the JSON:
+            # "QUJD" raises a bare JSONDecodeError, "WzFd" (`[1]`) a TypeError; their messages
+            # may carry the value.
             raise MomentoAuthenticationError("the key is not a readable Momento API key") from None
         if self._local is not None:
             self._warn_local_once()
@@ -280,6 +281,10 @@ class SdkMomentoAccess:
                 port=self._local.port,
             )
         return _KeyClients(provider, endpoint)
+
+    def key_endpoint(self, key: MasterKey) -> str | None:
+        """The key's Momento endpoint (cell), the one its disposable tokens carry; None if unknown."""
+        return self._entry(key).endpoint
 
     def _entry(self, key: MasterKey) -> _KeyClients:
         cache_key = (key.api_key, key.endpoint if read_claims(key.api_key).is_v2 else None)
@@ -376,7 +381,7 @@ class SdkMomentoAccess:
         self._api_keys.revoke_existing(key.api_key, key_id)
 
     def list_v2_keys(self, key: MasterKey) -> tuple[ListedV2Key, ...]:
-        return self._api_keys.list_keys(key.api_key)
+        return self._api_keys.list_api_keys(key.api_key)
 
     # -- disposable tokens ----------------------------------------------------------------------
 

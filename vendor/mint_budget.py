@@ -5,7 +5,8 @@ and the rotator. Three rules keep it usable, all decided before a mint is attemp
 mint costs nothing at Momento):
 
 1. **Per-principal budget**: at most `principal_mints` mints per `principal_window_seconds` per
-   principal (a shared rule's mints are charged to the rule). A fixed window numbered by the
+   principal (a shared grant's mints are charged to no one: they are few by construction, see
+   `vendor.vending.budget_owner`). A fixed window numbered by the
    clock, so the counter key names the window and a counter's TTL only cleans up.
 2. **Headroom for the rotator**: all vendors together mint at most `vendor_rate` =
    `account_rate - reserve_rate` per second: time is cut into slots of `1 / vendor_rate`
@@ -13,8 +14,9 @@ mint costs nothing at Momento):
    `vendor_rate + 1` vendor mints, so the rotator keeps at least `reserve_rate - 1` operations
    per second even in the worst alignment (and the full reserve on average).
 3. **One minter per grant** (`CounterLease`): when the token cache misses everywhere, the first
-   container to count 1 on the grant's lease counter mints; the others wait for its token to
-   appear in the shared cache instead of minting the same grant again.
+   container to count 1 on the grant's lease counter (per 2-second slot) mints; the others wait
+   for its token to appear in the shared cache instead of minting the same grant again. A holder
+   that minted nothing (refused, failed) counts a release, and the waiters stop waiting.
 
 Across containers the counters live in the shared token cache (`SHARED_TOKEN_CACHE_NAME`),
 updated with Momento's atomic `Increment` (a data-plane call, not an auth operation). Every
@@ -32,6 +34,7 @@ admit one extra mint at a slot boundary, which the reserve absorbs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -82,7 +85,7 @@ class LocalCounters:
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    #: Mints per principal (or shared rule) per window.
+    #: Mints per principal per window.
     principal_mints: int = 5
     principal_window_seconds: int = 60
     #: Momento's auth operations per second per account (its published default is 5).
@@ -115,7 +118,8 @@ def digest(text: str) -> str:
 class Admission:
     """A mint the budget admitted; `refund` it when Momento refused the mint after all."""
 
-    principal_counter: str
+    #: None: no principal budget was charged (a shared grant).
+    principal_counter: str | None
     ttl_seconds: float
 
 
@@ -129,6 +133,7 @@ class MintBudget:
         *,
         fallback: Counters | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if settings.vendor_rate <= 0:
             raise ValueError("the rotator's reserve leaves the vendor no share of the auth quota")
@@ -136,29 +141,32 @@ class MintBudget:
         self._counters = counters
         self._fallback = fallback if fallback is not None else LocalCounters(clock)
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         # Refusals already known in this container (window / slot number): no counter call for them.
         self._spent: dict[str, int] = {}
         self._slot_taken = -1
 
-    def admit(self, principal: str) -> Admission:
-        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now."""
+    def admit(self, principal: str | None, *, wait_slots: int = 0) -> Admission:
+        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now.
+
+        `wait_slots` > 0: when the fleet's slot is taken, wait for the next one (up to that many
+        times) instead of refusing at once. For shared grants, whose one mint serves many callers.
+        """
+        while True:
+            try:
+                return self._admit(principal)
+            except AuthQuotaReservedError:
+                if wait_slots <= 0:
+                    raise
+                wait_slots -= 1
+                _, left = window(self._clock(), self.settings.slot_seconds)
+                self._sleep(left + 0.001)
+
+    def _admit(self, principal: str | None) -> Admission:
         s = self.settings
         now = self._clock()
-        index, left = window(now, s.principal_window_seconds)
-        counter = f"mb:p:{digest(principal)}:{index}"
-        with self._lock:
-            known_spent = self._spent.get(counter) == index
-        if known_spent:
-            raise self._over_budget(left)
-        ttl = s.principal_window_seconds + 1.0
-        if self._increment(counter, 1, ttl) > s.principal_mints:
-            with self._lock:
-                if len(self._spent) > 10_000:
-                    self._spent.clear()
-                self._spent[counter] = index
-            raise self._over_budget(left)
-        admission = Admission(counter, ttl)
+        admission = Admission(None, 0.0) if principal is None else self._charge(principal, now)
         slot, slot_left = window(now, s.slot_seconds)
         with self._lock:
             taken = self._slot_taken == slot
@@ -172,9 +180,27 @@ class MintBudget:
             )
         return admission
 
+    def _charge(self, principal: str, now: float) -> Admission:
+        s = self.settings
+        index, left = window(now, s.principal_window_seconds)
+        counter = f"mb:p:{digest(principal)}:{index}"
+        with self._lock:
+            known_spent = self._spent.get(counter) == index
+        if known_spent:
+            raise self._over_budget(left)
+        ttl = s.principal_window_seconds + 1.0
+        if self._increment(counter, 1, ttl) > s.principal_mints:
+            with self._lock:
+                if len(self._spent) > 10_000:
+                    self._spent.clear()
+                self._spent[counter] = index
+            raise self._over_budget(left)
+        return Admission(counter, ttl)
+
     def refund(self, admission: Admission) -> None:
         """Give a principal's count back: nothing was minted."""
-        self._increment(admission.principal_counter, -1, admission.ttl_seconds)
+        if admission.principal_counter is not None:
+            self._increment(admission.principal_counter, -1, admission.ttl_seconds)
 
     def _over_budget(self, seconds_left: float) -> MintBudgetExceededError:
         s = self.settings
@@ -204,9 +230,23 @@ class CounterLease:
         self.seconds = seconds
 
     def acquire(self, cache_key: str) -> bool:
-        slot, _ = window(self._clock(), self.seconds)
         try:
-            return self._counters.increment(f"mb:l:{cache_key}:{slot}", 1, 2 * self.seconds) == 1
+            return self._counters.increment(self._key("l", cache_key), 1, 2 * self.seconds) == 1
         except KeyGuardError as exc:
             logger.warning("shared mint lease unavailable; minting without it", extra={"error": exc.code})
             return True
+
+    def release(self, cache_key: str) -> None:
+        """Counted on a second counter: the lease counter itself only ever says who came first."""
+        with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
+            self._counters.increment(self._key("r", cache_key), 1, 2 * self.seconds)
+
+    def released(self, cache_key: str) -> bool:
+        try:
+            return self._counters.increment(self._key("r", cache_key), 0, 2 * self.seconds) > 0
+        except KeyGuardError:
+            return True
+
+    def _key(self, kind: str, cache_key: str) -> str:
+        slot, _ = window(self._clock(), self.seconds)
+        return f"mb:{kind}:{cache_key}:{slot}"

@@ -154,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, api.create(auth, body))
             elif path == "/api-keys" and method == "GET":
                 api.state.faults.apply("GET /api-keys")
-                self._send(200, api.list(auth, parse_qs(url.query)))
+                self._send(200, api.list(auth, parse_qs(url.query, keep_blank_values=True)))
             elif path.startswith("/api-keys/") and method == "DELETE":
                 api.state.faults.apply("DELETE /api-keys")
                 api.revoke(auth, unquote(path[len("/api-keys/") :]))

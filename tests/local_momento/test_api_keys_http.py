@@ -162,7 +162,7 @@ def test_post_needs_a_json_content_type(api: httpx.Client, v2_key: MintedV2Key) 
     assert resp.status_code == 400
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "x", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "x", "1.5", "", "+5"])
 def test_list_limit_is_1_to_100(api: httpx.Client, v2_key: MintedV2Key, limit: str) -> None:
     resp = api.get("/api-keys", params={"limit": limit}, headers={"Authorization": v2_key.api_key})
     assert (resp.status_code, resp.json()["code"]) == (400, "Bad Request")

@@ -160,3 +160,20 @@ def test_lease_one_winner_per_slot_across_containers() -> None:
     assert leases[1].acquire("vend-y")
     clock.now += 2.0  # the winner had a slot to mint; after it another container may try
     assert leases[3].acquire("vend-x")
+
+
+def test_a_shared_mint_waits_for_the_next_slot_instead_of_refusing() -> None:
+    clock = Clock()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    b = MintBudget(BudgetSettings(), LocalCounters(clock), clock=clock, sleep=sleep)
+    b.admit("principal:someone")  # takes this slot
+    b.admit(None, wait_slots=3)  # a shared grant: no principal budget
+    assert len(slept) == 1
+    assert slept[0] <= 1 / 3 + 0.01
+    with pytest.raises(AuthQuotaReservedError):
+        b.admit("principal:other")  # no waiting for per-caller grants

@@ -243,6 +243,25 @@ def test_a_budget_refusal_serves_a_still_valid_token(clock: Clock) -> None:
         cache.get_or_mint("k", minter)
 
 
+def test_a_refused_leaseholder_releases_so_waiters_stop_waiting(clock: Clock) -> None:
+    from shared.errors import AuthQuotaReservedError
+    from vendor.mint_budget import CounterLease, LocalCounters
+
+    store, counters = DictStore(), LocalCounters(clock)
+    refused = Minter(clock)
+    refused.fail = AuthQuotaReservedError("fleet share in use", 1)
+    holder = TokenCache(0.8, store, clock=clock, lease=CounterLease(counters, clock=clock))
+    with pytest.raises(AuthQuotaReservedError):
+        holder.get_or_mint("k", refused)
+    polls: list[float] = []
+    minter = Minter(clock)
+    waiter = TokenCache(
+        0.8, store, clock=clock, lease=CounterLease(counters, clock=clock), sleep=polls.append
+    )
+    assert waiter.get_or_mint("k", minter).source == "minted"
+    assert polls == []  # the release was seen before any wait, not after 2.5 s of polls
+
+
 # --- issue 15: a full cache evicts without a scan ----------------------------------------------
 
 
