@@ -130,6 +130,8 @@ class MasterKeySource:
         self._hint_seen: str | None = None
         #: The last hint value that caused a download: never downloaded for twice.
         self._hint_acted_on: str | None = None
+        #: When a refusal seen on a hint read last caused a download.
+        self._refused_reload_at = float("-inf")
 
     @property
     def version_id(self) -> str | None:
@@ -189,6 +191,9 @@ class MasterKeySource:
             hinted = self._hint.read(cached.key, cached.arn)
         except MomentoAuthenticationError:  # Momento refused this key: a rotation not seen yet
             self._hint_seen = None
+            if now - self._refused_reload_at < self._interval:
+                return cached  # re-read for a refusal moments ago: not a download every 2 s
+            self._refused_reload_at = now
             return self._reload_for_hint(cached, now, None)
         except KeyGuardError as exc:
             logger.warning("version hint unreadable; polling Secrets Manager", extra={"error": exc.code})
@@ -208,6 +213,9 @@ class MasterKeySource:
             try:
                 return self._load()
             except (SecretStoreError, SecretFormatError) as exc:
+                # Try this hint again, but after the configured interval, not at the next read.
+                self._hint_acted_on = None
+                self._hint_read_at = now + max(0.0, self._interval - HINT_INTERVAL_SECONDS)
                 self._stale_or_raise(exc, now)
                 return cached
 

@@ -137,3 +137,44 @@ def test_key_refused_while_reading_the_hint_rereads_the_secret(sm: Any) -> None:
     clock.now += HINT_INTERVAL_SECONDS
     assert source.get().api_key == KEY_2
     assert counting.calls == ["GetSecretValue", "GetSecretValue"]
+
+
+def test_a_key_refused_again_right_after_a_reload_is_no_download_every_read(sm: Any) -> None:
+    clock, counting, hint = Clock(), CountingClient(sm), DictHint()
+    source = MasterKeySource(counting, SECRET, 30, clock=clock, hint=hint)
+    source.get()
+    hint.fail = MomentoAuthenticationError("refused")
+    for _ in range(10):  # 20 s of refusals: one re-read, then none until the interval passes
+        clock.now += HINT_INTERVAL_SECONDS
+        source.get()
+    assert counting.calls == ["GetSecretValue", "GetSecretValue"]
+
+
+def test_a_hinted_download_that_fails_is_retried_after_the_interval(sm: Any) -> None:
+    clock, counting, hint = Clock(), CountingClient(sm), DictHint()
+    arn, version = current(sm)
+    hint.items[arn] = version
+    source = MasterKeySource(counting, SECRET, 30, clock=clock, hint=hint)
+    source.get()
+    rotate(sm, hint)
+    broken = {"on": True}
+    real_get = counting.get_secret_value
+
+    def flaky(**kwargs: Any) -> Any:
+        if broken["on"]:
+            counting.calls.append("GetSecretValue (failed)")
+            from botocore.exceptions import EndpointConnectionError
+
+            raise EndpointConnectionError(endpoint_url="https://secretsmanager")
+        return real_get(**kwargs)
+
+    counting.get_secret_value = flaky  # type: ignore[method-assign]
+    clock.now += HINT_INTERVAL_SECONDS
+    assert source.get().api_key == KEY_1  # stale while error
+    for _ in range(5):  # within the interval: no new attempt
+        clock.now += HINT_INTERVAL_SECONDS
+        source.get()
+    broken["on"] = False
+    clock.now += 30
+    assert source.get().api_key == KEY_2
+    assert counting.calls == ["GetSecretValue", "GetSecretValue (failed)", "GetSecretValue"]
