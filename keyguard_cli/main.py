@@ -108,7 +108,16 @@ def _rotator_settings(ctx: Context, function: str | None) -> Any:
     environ = dict(ctx.environ)
     name = function or (ctx.stack_outputs().get("RotatorFunctionArn") if ctx.stack_name else None)
     if name and not ctx.local:
-        config = ctx.client("lambda").get_function_configuration(FunctionName=name)
+        try:
+            config = ctx.client("lambda").get_function_configuration(FunctionName=name)
+        except (ClientError, BotoCoreError) as exc:
+            # Status and rollback still work with the defaults; say which numbers may differ.
+            print(
+                f"note: cannot read the rotator's settings from {name} ({_failure(exc)[1]}); "
+                "claim lease and revoke grace are the defaults or this shell's",
+                file=sys.stderr,
+            )
+            config = {}
         deployed = config.get("Environment", {}).get("Variables", {})
         environ.update({k: v for k, v in deployed.items() if k not in {"SECRETS_MANAGER_ENDPOINT_URL"}})
     environ.setdefault("SECRET_IDS", "unused")
