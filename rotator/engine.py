@@ -64,6 +64,7 @@ from rotator.secret_store import (
 )
 from rotator.settings import RotatorSettings
 from rotator.strategies import V1_RUNBOOK, KeyRequest, Strategy, plan
+from rotator.version_hint import publish_version_hint
 from shared.errors import (
     KeyGuardError,
     MomentoAuthenticationError,
@@ -79,6 +80,7 @@ from shared.errors import (
     SecretFormatError,
     SecretStoreError,
 )
+from shared.key_claims import read_claims
 from shared.momento_access import MomentoAccess
 from shared.secret_format import KeyGeneration, MasterSecret, parse_secret, render_secret
 
@@ -344,6 +346,11 @@ class Rotation:
         Nothing can revoke a v1 key, so a "rotation" would only add a second immortal super-user
         key. (Momento issues never-expiring v1 keys without a refresh token anyway.)
         """
+        claims = read_claims(secret.api_key)
+        if claims.issued_at is None and claims.expires_at is None and claims.key_type is None:
+            # Not a readable key at all (so no knowing that it never expires): Momento's verdict
+            # on it (`key_refused`) says more than a refusal would.
+            self._check_current(secret)
         if secret.generation is KeyGeneration.V1 and secret.valid_until is None:
             raise RotationRefusedError(
                 f"the v1 key in {self.secret_id!r} never expires; rotating it would leave the old "
@@ -768,6 +775,8 @@ class Rotation:
             "promoted successor to AWSCURRENT",
             extra=self._fields(current_version_id=new_id, previous_version_id=old_id),
         )
+        hint_cache = self.settings.version_hint_cache_name
+        publish_version_hint(hint_cache, self.store, self.momento, successor.master_key(), new_id, self.log)
         try:
             self.store.move_stage(PENDING, to_version=None, from_version=new_id)
         except KeyGuardError as exc:

@@ -128,15 +128,89 @@ def test_rotator_may_read_write_and_move_stages_of_its_secrets_only(template: di
     assert kms["Resource"] == {"Ref": "KmsKeyArn"}
 
 
+def vendor_secret_statements(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+    fn = template["Resources"]["VendorFunction"]
+    return [
+        st
+        for st in statements(fn["Properties"]["Policies"])
+        if any(str(a).startswith("secretsmanager:") for a in as_list(st["Action"]))
+    ]
+
+
 def test_vendor_may_only_read_and_describe_the_one_secret(template: dict[str, Any]) -> None:
-    by_service = function_statements(template, "VendorFunction")
-    assert set(by_service) == {"secretsmanager", "kms", "ssm", "appconfig"}
-    assert set(by_service["secretsmanager"]["Action"]) == {
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:DescribeSecret",
+    fn = template["Resources"]["VendorFunction"]
+    services = {
+        a.split(":")[0] for st in statements(fn["Properties"]["Policies"]) for a in as_list(st["Action"])
     }
-    assert by_service["secretsmanager"]["Resource"] == SECRET_REF
-    assert as_list(by_service["kms"]["Action"]) == ["kms:Decrypt"]
+    assert services == {"secretsmanager", "kms", "ssm", "appconfig"}
+    by_action = {a: st for st in vendor_secret_statements(template) for a in as_list(st["Action"])}
+    assert set(by_action) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert by_action["secretsmanager:DescribeSecret"]["Resource"] == SECRET_REF
+    read = as_list(by_action["secretsmanager:GetSecretValue"]["Resource"])
+    assert read == [
+        SECRET_REF,
+        {"Fn::If": ["HasSharedTokenCache", {"Ref": "TokenCacheKeySecret"}, {"Ref": "AWS::NoValue"}]},
+    ]
+    kms = [st for st in statements(fn["Properties"]["Policies"]) if "kms:Decrypt" in as_list(st["Action"])]
+    assert [as_list(st["Action"]) for st in kms] == [["kms:Decrypt"]]
+
+
+def test_vendor_reads_only_the_awscurrent_stage(template: dict[str, Any]) -> None:
+    for statement in vendor_secret_statements(template):
+        if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
+            assert statement["Condition"] == {"StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}}
+
+
+def test_alarm_topic_key_lets_cloudwatch_publish(template: dict[str, Any]) -> None:
+    (topic,) = resources_of(template, "AWS::SNS::Topic").values()
+    key_ref = topic["Properties"].get("KmsMasterKeyId")
+    # alias/aws/sns cannot be used by CloudWatch alarms (knowledge center cloudwatch-configure-alarm-sns)
+    assert key_ref == {"Ref": "AlarmTopicKey"}
+    key = template["Resources"]["AlarmTopicKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Condition"] == topic["Condition"]
+    grants = [
+        st
+        for st in key["Properties"]["KeyPolicy"]["Statement"]
+        if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert len(grants) == 1
+    assert set(grants[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_users_cannot_write_attributes_policies_may_use(template: dict[str, Any]) -> None:
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    writable = client["WriteAttributes"]  # absent would mean every attribute is writable
+    assert writable
+    assert "email" not in writable
+    assert not [a for a in writable if a.startswith("custom:")]
+
+
+def test_invoke_permissions_and_authorizer_trust_name_their_source(template: dict[str, Any]) -> None:
+    permission = template["Resources"]["RotatorInvokeBySecretsManager"]["Properties"]
+    assert permission["SourceArn"] == SECRET_REF
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    (trust,) = template["Resources"]["LambdaAuthorizerRole"]["Properties"]["AssumeRolePolicyDocument"][
+        "Statement"
+    ]
+    condition = trust["Condition"]
+    assert condition["StringEqualsIfExists"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "execute-api" in json.dumps(condition["ArnLikeIfExists"]["aws:SourceArn"])
+
+
+def test_http_api_writes_access_logs_without_headers(template: dict[str, Any]) -> None:
+    settings = template["Resources"]["TokenApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["TokenApiAccessLogGroup", "Arn"]}
+    line = json.loads(settings["Format"])
+    assert {"requestId", "status", "route"} <= set(line)
+    assert "header" not in settings["Format"].lower()
+    group = template["Resources"]["TokenApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_template_never_pretends_to_be_sam_local(template: dict[str, Any]) -> None:
+    # shared.config.in_real_lambda trusts AWS_SAM_LOCAL to tell `sam local` from a deployed function.
+    assert "AWS_SAM_LOCAL" not in json.dumps(template)
 
 
 def test_kms_statements_exist_only_with_a_key_and_only_through_secrets_manager(

@@ -5,7 +5,8 @@ and the rotator. Three rules keep it usable, all decided before a mint is attemp
 mint costs nothing at Momento):
 
 1. **Per-principal budget**: at most `principal_mints` mints per `principal_window_seconds` per
-   principal (a shared rule's mints are charged to the rule). A fixed window numbered by the
+   principal (a shared grant's mints are charged to no one: they are few by construction, see
+   `vendor.vending.budget_owner`). A fixed window numbered by the
    clock, so the counter key names the window and a counter's TTL only cleans up.
 2. **Headroom for the rotator**: all vendors together mint at most `vendor_rate` =
    `account_rate - reserve_rate` per second: time is cut into slots of `1 / vendor_rate`
@@ -84,7 +85,7 @@ class LocalCounters:
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    #: Mints per principal (or shared rule) per window.
+    #: Mints per principal per window.
     principal_mints: int = 5
     principal_window_seconds: int = 60
     #: Momento's auth operations per second per account (its published default is 5).
@@ -117,7 +118,8 @@ def digest(text: str) -> str:
 class Admission:
     """A mint the budget admitted; `refund` it when Momento refused the mint after all."""
 
-    principal_counter: str
+    #: None: no principal budget was charged (a shared grant).
+    principal_counter: str | None
     ttl_seconds: float
 
 
@@ -145,7 +147,7 @@ class MintBudget:
         self._spent: dict[str, int] = {}
         self._slot_taken = -1
 
-    def admit(self, principal: str, *, wait_slots: int = 0) -> Admission:
+    def admit(self, principal: str | None, *, wait_slots: int = 0) -> Admission:
         """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now.
 
         `wait_slots` > 0: when the fleet's slot is taken, wait for the next one (up to that many
@@ -161,23 +163,10 @@ class MintBudget:
                 _, left = window(self._clock(), self.settings.slot_seconds)
                 self._sleep(left + 0.001)
 
-    def _admit(self, principal: str) -> Admission:
+    def _admit(self, principal: str | None) -> Admission:
         s = self.settings
         now = self._clock()
-        index, left = window(now, s.principal_window_seconds)
-        counter = f"mb:p:{digest(principal)}:{index}"
-        with self._lock:
-            known_spent = self._spent.get(counter) == index
-        if known_spent:
-            raise self._over_budget(left)
-        ttl = s.principal_window_seconds + 1.0
-        if self._increment(counter, 1, ttl) > s.principal_mints:
-            with self._lock:
-                if len(self._spent) > 10_000:
-                    self._spent.clear()
-                self._spent[counter] = index
-            raise self._over_budget(left)
-        admission = Admission(counter, ttl)
+        admission = Admission(None, 0.0) if principal is None else self._charge(principal, now)
         slot, slot_left = window(now, s.slot_seconds)
         with self._lock:
             taken = self._slot_taken == slot
@@ -191,9 +180,27 @@ class MintBudget:
             )
         return admission
 
+    def _charge(self, principal: str, now: float) -> Admission:
+        s = self.settings
+        index, left = window(now, s.principal_window_seconds)
+        counter = f"mb:p:{digest(principal)}:{index}"
+        with self._lock:
+            known_spent = self._spent.get(counter) == index
+        if known_spent:
+            raise self._over_budget(left)
+        ttl = s.principal_window_seconds + 1.0
+        if self._increment(counter, 1, ttl) > s.principal_mints:
+            with self._lock:
+                if len(self._spent) > 10_000:
+                    self._spent.clear()
+                self._spent[counter] = index
+            raise self._over_budget(left)
+        return Admission(counter, ttl)
+
     def refund(self, admission: Admission) -> None:
         """Give a principal's count back: nothing was minted."""
-        self._increment(admission.principal_counter, -1, admission.ttl_seconds)
+        if admission.principal_counter is not None:
+            self._increment(admission.principal_counter, -1, admission.ttl_seconds)
 
     def _over_budget(self, seconds_left: float) -> MintBudgetExceededError:
         s = self.settings
