@@ -254,6 +254,37 @@ def lambda_forgeries(rng: random.Random) -> Iterator[Case]:
         yield Case(f"lambda:sub={sub!r}"[:40], event, None)
 
 
+def iam_forgeries(rng: random.Random) -> Iterator[Case]:
+    """IAM callers choosing their own session name (AssumeRole), Cognito identity pool users."""
+    names = [
+        SUB,
+        "*",
+        "admin",
+        "user-" + SUB,
+        "a" * 64,
+        "x/y",
+        "victim@example.com",
+        "..",
+        "CognitoIdentityCredentials",
+    ]
+    for _ in range(40):
+        session = rng.choice(names) + str(rng.randrange(3) or "")
+        arn = f"arn:aws:sts::123456789012:assumed-role/{rng.choice(['App', 'Cognito_Auth_Role'])}/{session}"
+        event = load_event("get-token-iam.json")
+        iam = event["requestContext"]["authorizer"]["iam"]
+        iam.update(userArn=arn, userId=f"AROAEXAMPLE:{session}", cognitoIdentity=None)
+        truth = Identity(arn, (), {"accountId": "123456789012"}, names_resources=False)
+        if rng.random() < 0.4:
+            identity_id = f"us-east-1:{rng.randrange(10**8):08d}"
+            iam["cognitoIdentity"] = {
+                "amr": ["authenticated"],
+                "identityId": identity_id,
+                "identityPoolId": "p",
+            }
+            truth = Identity(identity_id, (), {"accountId": "123456789012", "sub": identity_id})
+        yield Case(f"iam:{session[:12]}", event, truth)
+
+
 def event_shapes(rng: random.Random) -> Iterator[Case]:
     """Events the gateway cannot send: every field swapped for a value of another type, or removed."""
     base = jwt_event('{"ttlSeconds": 60}')
@@ -339,6 +370,7 @@ CLASSES: dict[str, tuple[str, Callable[[random.Random], Iterator[Case]]]] = {
     "scope escalation": ("jwt", scope_attacks),
     "JWT group forgeries": ("jwt", group_forgeries),
     "Lambda-authorizer forgeries": ("lambda", lambda_forgeries),
+    "IAM identity forgeries": ("iam", iam_forgeries),
     "events the gateway cannot send": ("jwt", event_shapes),
     "base64 bodies": ("jwt", encodings),
     "labels, methods, paths": ("jwt", query_and_paths),
