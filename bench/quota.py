@@ -50,6 +50,11 @@ POLICY = {
 }
 SECTION = "## Auth quota"
 FIRST = "time until every caller holds a token"
+#: Issue 13's figures for per-caller grants before the change: one mint per caller at 5/s.
+PER_CALLER_BEFORE = {
+    FIRST: "one mint per caller at 5/s (41 s for 200)",
+    "mints per second while filling": "5 (the whole quota; rotations throttled)",
+}
 
 
 def claims(sub: str, tenant: str = "acme") -> dict[str, Any]:
@@ -325,7 +330,7 @@ def main() -> int:
         "",
         f"### {args.per_caller} distinct callers of per-caller rules at once (a rotation forced 2 s in)",
         "",
-        table([(k, "", v) for k, v in caller.items()]),
+        table([(k, PER_CALLER_BEFORE.get(k, ""), v) for k, v in caller.items()]),
         "",
         "### Drain attempts",
         "",
@@ -345,7 +350,7 @@ def main() -> int:
             ]
         ),
         "",
-        "### A forced rotation (the rotator's code as on main) during the load",
+        "### A forced rotation during the load (`rotator.engine.Rotation`, without issue 11's quota retry)",
         "",
         table(
             [

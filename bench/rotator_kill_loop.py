@@ -94,13 +94,16 @@ class Loop:
             **stack.env(),
             "CLAIM_LEASE_SECONDS": str(LEASE),
             "V2_REVOKE_GRACE_SECONDS": "0",
-            "MOMENTO_TIMEOUT_SECONDS": "5",
+            # generous: on a loaded machine a 5 s timeout ends runs as surely as a kill would
+            "MOMENTO_TIMEOUT_SECONDS": "30",
             "POWERTOOLS_METRICS_NAMESPACE": "KillLoop",
         }
         from rotator.settings import RotatorSettings
 
         self.momento = SdkMomentoAccess(RotatorSettings.read(self.env).common)
         self.refreshes: dict[str, list[bool]] = {}
+        #: How runs that finished before their kill ended.
+        self.unkilled: Counter[str] = Counter()
         self._watch_refreshes()
 
     def _watch_refreshes(self) -> None:
@@ -134,7 +137,7 @@ class Loop:
 
     def run_to_end(self, secret_id: str) -> dict[str, Any]:
         process = self.spawn(secret_id)
-        out, err = process.communicate(timeout=120)
+        out, err = process.communicate(timeout=300)
         lines = [line for line in out.splitlines() if line.startswith("{")]
         if process.returncode != 0 or not lines:
             raise RuntimeError(f"rotator run failed ({process.returncode}): {err[-2000:]}")
@@ -155,7 +158,12 @@ class Loop:
         killed = process.poll() is None
         if killed:
             os.kill(process.pid, signal.SIGKILL)
-        process.communicate(timeout=60)
+        out, _ = process.communicate(timeout=300)
+        if not killed:
+            # it ended by itself first: note how (a timeout under load ends a run like a kill)
+            lines = [line for line in out.splitlines() if line.startswith("{")]
+            result = json.loads(lines[-1])["results"][0] if lines else {}
+            self.unkilled[result.get("error_code") or result.get("outcome") or "no_result"] += 1
         return killed
 
     # --- the secret and what Momento knows ------------------------------------------------------
@@ -258,10 +266,13 @@ class Loop:
         window = self.calibrate(secret_id) * 1.3
         counts: Counter[str] = Counter()
         outcomes: Counter[str] = Counter()
+        self.unkilled.clear()
         for _ in range(cycles):
             if time.monotonic() > until:
                 break
             counts["cycles"] += 1
+            if counts["cycles"] % 10 == 0:
+                print(f"{kind}: {counts['cycles']} cycles, {dict(outcomes)}", file=sys.stderr, flush=True)
             counts["killed" if self.run_killed(secret_id, window) else "finished_before_kill"] += 1
             if not self.works(self.stage_value(secret_id, "AWSCURRENT")):
                 counts["keys_lost_right_after_kill"] += 1
@@ -269,6 +280,8 @@ class Loop:
             [result] = self.run_to_end(secret_id)["results"]
             outcome = result.get("operator_action") or result.get("error_code") or result["outcome"]
             outcomes[outcome] += 1
+            if outcome not in {"rotated", "resumed"} and os.environ.get("KILL_LOOP_VERBOSE"):
+                print(f"{kind} cycle {counts['cycles']}: {result.get('error', '')[:300]}", file=sys.stderr)
             counts["orphans_revoked_by_next_run"] += int(result.get("orphans_revoked", 0))
             if result.get("operator_action"):
                 # the runbook: store a fresh console key
@@ -284,6 +297,7 @@ class Loop:
             self.server.clock.advance(5)
         report: dict[str, Any] = {"kind": kind, "kill_window_ms": round(window * 1000, 1), **counts}
         report["next_run_outcomes"] = dict(outcomes)
+        report["unkilled_run_outcomes"] = dict(self.unkilled)
         if kind == "v2":
             report["v2_orphans_left_alive"] = len(self.v2_orphans_alive(secret_id, account))
         else:
@@ -319,11 +333,16 @@ def main() -> None:
         return
     from local.stack import LocalStack
 
-    until = time.monotonic() + args.seconds
     with LocalStack() as stack:
         stack.momento.set_quota(None)
         loop = Loop(stack, args.seed)
-        reports = [loop.cycles(kind, args.cycles, until) for kind in args.kinds.split(",")]
+        kinds = args.kinds.split(",")
+        start = time.monotonic()
+        # each kind gets its share of the time, so a slow machine still runs every kind
+        reports = [
+            loop.cycles(kind, args.cycles, start + args.seconds * (index + 1) / len(kinds))
+            for index, kind in enumerate(kinds)
+        ]
         loop.momento.close()
     for report in reports:
         print(json.dumps(report))

@@ -62,8 +62,8 @@ class Context:
             kwargs: dict[str, Any] = {"config": Config(retries=retries, connect_timeout=5, read_timeout=15)}
             if self.local:
                 kwargs.update(_LOCAL_CREDENTIALS)
-                if service == "secretsmanager" or service == "ssm":
-                    kwargs["endpoint_url"] = common.secrets_manager_endpoint_url
+                # moto's server answers every service on one port (Secrets Manager, SSM, CloudFormation).
+                kwargs["endpoint_url"] = common.secrets_manager_endpoint_url
                 session = boto3.Session(
                     region_name=self.region or self.environ.get("AWS_REGION") or "us-east-1"
                 )

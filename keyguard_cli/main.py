@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("secrets", nargs="*", metavar="SECRET_ID")
     status.add_argument("--no-orphans", action="store_true", help="do not list the account's v2 keys")
     status.add_argument(
+        "--no-metrics", action="store_true", help="do not read the rotator's CloudWatch metrics"
+    )
+    status.add_argument(
         "--check-key", action="store_true", help="prove the current key works (mints a one-minute token)"
     )
     status.add_argument("--function", help="rotator function whose settings (lease, grace) to use")
@@ -101,16 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rotator_settings(ctx: Context, function: str | None) -> Any:
-    """The rotator's settings: the deployed function's environment when known, else this shell's."""
-    from rotator.settings import RotatorSettings
-
+def _rotator_environ(ctx: Context, function: str | None) -> dict[str, str]:
+    """The rotator's environment: the deployed function's when known, over this shell's."""
     environ = dict(ctx.environ)
     name = function or (ctx.stack_outputs().get("RotatorFunctionArn") if ctx.stack_name else None)
     if name and not ctx.local:
-        config = ctx.client("lambda").get_function_configuration(FunctionName=name)
+        try:
+            config = ctx.client("lambda").get_function_configuration(FunctionName=name)
+        except (ClientError, BotoCoreError) as exc:
+            # Status and rollback still work with the defaults; say which numbers may differ.
+            print(
+                f"note: cannot read the rotator's settings from {name} ({_failure(exc)[1]}); "
+                "claim lease and revoke grace are the defaults or this shell's",
+                file=sys.stderr,
+            )
+            config = {}
         deployed = config.get("Environment", {}).get("Variables", {})
         environ.update({k: v for k, v in deployed.items() if k not in {"SECRETS_MANAGER_ENDPOINT_URL"}})
+    return environ
+
+
+def _rotator_settings(ctx: Context, function: str | None, environ: dict[str, str] | None = None) -> Any:
+    """The rotator's settings, read by the rotator's own settings code."""
+    from rotator.settings import RotatorSettings
+
+    environ = dict(_rotator_environ(ctx, function) if environ is None else environ)
     environ.setdefault("SECRET_IDS", "unused")
     return RotatorSettings.read(environ)
 
@@ -139,7 +157,8 @@ def _located(ctx: Context, exc: KeyGuardError) -> str:
 def _cmd_status(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     from keyguard_cli.status import read_status
 
-    settings = _rotator_settings(ctx, args.function)
+    rotator_environ = _rotator_environ(ctx, args.function)
+    settings = _rotator_settings(ctx, args.function, rotator_environ)
     momento = _momento(ctx)
 
     def lister(secret: Any) -> list[tuple[str, str]]:
@@ -167,7 +186,23 @@ def _cmd_status(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any],
             reports.append(report)
     finally:
         momento.close()
-    return {"secrets": reports}, ok
+    answer: dict[str, Any] = {"secrets": reports}
+    if not args.no_metrics:
+        answer["rotator_metrics"] = _recent(ctx, rotator_environ)
+    return answer, ok
+
+
+def _recent(ctx: Context, environ: dict[str, str]) -> dict[str, Any]:
+    """The rotator's outcomes over the last week (CloudWatch); an error is reported, not raised."""
+    from keyguard_cli.metrics import recent_outcomes
+
+    namespace = environ.get("POWERTOOLS_METRICS_NAMESPACE") or "MomentoKeyGuard"
+    service = environ.get("POWERTOOLS_SERVICE_NAME") or "keyguard-rotator"
+    try:
+        outcomes = recent_outcomes(ctx.client("cloudwatch"), namespace, service, ctx.clock())
+    except (ClientError, BotoCoreError, KeyGuardError) as exc:
+        return {"namespace": namespace, "service": service, "error": _failure(exc)[1]}
+    return {"namespace": namespace, "service": service, "days": 7, "outcomes": outcomes}
 
 
 def _cmd_rotate(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any], bool]:

@@ -89,6 +89,16 @@ def _status(report: dict[str, Any], now: float) -> list[str]:
         lines.append(f"  last rotation: {last.get('outcome')}{at}: {last.get('detail')}")
         lines.extend(f"  PROBLEM: {p}" for p in secret.get("problems") or [])
         lines.append("")
+    recent = report.get("rotator_metrics")
+    if recent and recent.get("error"):
+        lines.append(f"rotator metrics ({recent['namespace']}): not read: {recent['error']}")
+    elif recent:
+        lines.append(
+            f"rotator runs, last {recent['days']} days (all secrets; CloudWatch {recent['namespace']}):"
+        )
+        for name, seen in recent["outcomes"].items():
+            last = f", last in the hour from {when(seen['last_hour'], now)}" if seen["last_hour"] else ""
+            lines.append(f"  {name}: {seen['count']}{last}")
     return lines
 
 

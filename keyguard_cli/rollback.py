@@ -48,11 +48,24 @@ class RollbackRefusedError(RotationStateError):
     code = "rollback_refused"
 
 
+def _warnings_for(
+    secret_id: str, restored: MasterSecret, demoted: MasterSecret | None, grace: int, now: float
+) -> list[str]:
+    if demoted is None:
+        return ["the value rolled back from is no key secret (nothing to revoke); it stays as AWSPREVIOUS"]
+    return _warnings(secret_id, restored, demoted, grace, now)
+
+
 def _warnings(
     secret_id: str, restored: MasterSecret, demoted: MasterSecret, grace: int, now: float
 ) -> list[str]:
     notes: list[str] = []
-    if demoted.generation is KeyGeneration.V2:
+    if demoted.generation is KeyGeneration.V2 and demoted.key_id is None:
+        notes.append(
+            "the key rolled back from has no keyId, so no rotator run can revoke it: revoke it in the "
+            "Momento console once its tokens have expired, and attach KEYGUARD_REVOKED to its version"
+        )
+    elif demoted.generation is KeyGeneration.V2:
         due = now + grace
         notes.append(
             "the key rolled back from stays valid as AWSPREVIOUS; a rotator run revokes it after its "
@@ -105,9 +118,14 @@ def rollback(
         raise RollbackRefusedError(f"the AWSPREVIOUS key of {store.secret_id!r} has been revoked")
     try:
         restored = parse_secret(store.secret_id, store.get(version_id=previous_id).secret_string)
-        demoted = parse_secret(store.secret_id, store.get(version_id=current_id).secret_string)
     except SecretFormatError as exc:
-        raise RollbackRefusedError(f"cannot roll back: {exc}") from None
+        raise RollbackRefusedError(f"cannot roll back to AWSPREVIOUS: {exc}") from None
+    try:
+        demoted: MasterSecret | None = parse_secret(
+            store.secret_id, store.get(version_id=current_id).secret_string
+        )
+    except SecretFormatError:
+        demoted = None  # a broken value put by hand: rolling back away from it is the point
     if restored.valid_until is not None and restored.valid_until <= now:
         raise RollbackRefusedError(f"the AWSPREVIOUS key of {store.secret_id!r} has expired")
     try:
@@ -131,7 +149,7 @@ def rollback(
             "key_id": restored.key_id,
         },
         "claim": None if claim is None else claim["state"],
-        "warnings": _warnings(store.secret_id, restored, demoted, settings.v2_revoke_grace_seconds, now),
+        "warnings": _warnings_for(store.secret_id, restored, demoted, settings.v2_revoke_grace_seconds, now),
     }
     if not apply:
         return plan

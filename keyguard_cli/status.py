@@ -232,7 +232,10 @@ def _rotation(
 
 
 def _last_rotation(
-    claim: dict[str, Any] | None, versions: _Versions, pending_revoke: dict[str, Any] | None
+    claim: dict[str, Any] | None,
+    versions: _Versions,
+    pending_revoke: dict[str, Any] | None,
+    promoted: float | None = None,
 ) -> dict[str, Any]:
     """What the stages say about the latest rotation (the run's own outcome is in the metrics)."""
     if claim is not None and claim["state"] == "held":
@@ -250,12 +253,20 @@ def _last_rotation(
             "detail": "a stored successor waits in AWSPENDING; the next run resumes it",
         }
     if claim is not None and claim["for_version"] == (versions.previous and versions.previous.version_id):
-        since = pending_revoke.get("grace_from") if pending_revoke else versions.current.created_at
+        since = promoted or (
+            pending_revoke.get("grace_from") if pending_revoke else versions.current.created_at
+        )
         return {"outcome": "rotated", "at": since, "detail": "AWSPREVIOUS was replaced by AWSCURRENT"}
-    if claim is not None:
+    if claim is not None and claim["state"] == "finished" and promoted is None:
         return {
             "outcome": "rolled_back_or_replaced",
             "detail": "AWSCURRENT is not the key the last claim rotated to",
+        }
+    if promoted is not None:
+        return {
+            "outcome": "replaced",
+            "at": promoted,
+            "detail": "AWSCURRENT replaced AWSPREVIOUS then (a rotation or a rollback)",
         }
     return {"outcome": "never", "detail": "no keyguard rotation recorded on this secret"}
 
@@ -316,7 +327,8 @@ def read_status(
                 else "a v1 key (cannot be revoked; it lives until it expires)"
             )
             problems.append(f"orphan of rotation {entry.rotation_id} left alive: {what} ({entry.reason})")
-    report["last_rotation"] = _last_rotation(claim, versions, revoke)
+    promoted = promoted_at(store, state, versions.current.version_id) if versions.previous else None
+    report["last_rotation"] = _last_rotation(claim, versions, revoke, promoted)
     if revoke is not None and revoke["state"] == "no_key_id":
         problems.append("the AWSPREVIOUS v2 key has no keyId: revoke it in the Momento console by hand")
     if report["rotation"]["cannot_rotate"]:

@@ -202,6 +202,8 @@ class WebStack:
         page = ThreadingHTTPServer(("127.0.0.1", self._page_port), _page_handler(PageConfig("", "")))
         page.daemon_threads = True
         origin = f"http://127.0.0.1:{page.server_address[1]}"
+        # A person may type either name for the loopback page; both are origins the vendor allows.
+        origins = (origin, f"http://localhost:{page.server_address[1]}")
         self._setenv(
             {
                 **stack.env(),
@@ -209,7 +211,7 @@ class WebStack:
                 "SECRET_IDS": SECRET_ID,
                 "AUTH_MODE": "jwt",
                 "VENDING_POLICY": json.dumps(policy(self._ttl)),
-                "CORS_ALLOW_ORIGINS": origin,
+                "CORS_ALLOW_ORIGINS": ",".join(origins),
                 # follow a rotation at once (production: at most one check per 30 s per container)
                 "VERSION_CHECK_INTERVAL_SECONDS": "0",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -224,7 +226,7 @@ class WebStack:
         # new endpoints and a new origin.
         vendor.app._application.cache_clear()
         cors = CorsConfiguration(
-            allow_origins=(origin,),
+            allow_origins=origins,
             allow_headers=("authorization", "content-type", *vendor.app.TVM_EXAMPLE_HEADERS),
         )
         self.vendor_url = self._exit.enter_context(

@@ -101,8 +101,3 @@ class QuotaRetrying:
 
     def cache_set(self, key: MasterKey, cache_name: str, item_key: str, value: str, ttl_seconds: int) -> None:
         self.inner.cache_set(key, cache_name, item_key, value, ttl_seconds)
-
-    def increment(
-        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
-    ) -> int:
-        return self.inner.increment(key, cache_name, item_key, amount, ttl_seconds)

@@ -229,6 +229,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _counted(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    outcomes.begin()
     try:
         response = _respond(event, context)
     except BaseException:

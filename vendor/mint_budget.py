@@ -5,7 +5,8 @@ and the rotator. Three rules keep it usable, all decided before a mint is attemp
 mint costs nothing at Momento):
 
 1. **Per-principal budget**: at most `principal_mints` mints per `principal_window_seconds` per
-   principal (a shared rule's mints are charged to the rule). A fixed window numbered by the
+   principal (a shared grant's mints are charged to no one: they are few by construction, see
+   `vendor.vending.budget_owner`). A fixed window numbered by the
    clock, so the counter key names the window and a counter's TTL only cleans up.
 2. **Headroom for the rotator**: all vendors together mint at most `vendor_rate` =
    `account_rate - reserve_rate` per second: time is cut into slots of `1 / vendor_rate`
@@ -84,7 +85,7 @@ class LocalCounters:
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    #: Mints per principal (or shared rule) per window.
+    #: Mints per principal per window.
     principal_mints: int = 5
     principal_window_seconds: int = 60
     #: Momento's auth operations per second per account (its published default is 5).
@@ -117,7 +118,8 @@ def digest(text: str) -> str:
 class Admission:
     """A mint the budget admitted; `refund` it when Momento refused the mint after all."""
 
-    principal_counter: str
+    #: None: no principal budget was charged (a shared grant).
+    principal_counter: str | None
     ttl_seconds: float
 
 
@@ -145,7 +147,7 @@ class MintBudget:
         self._spent: dict[str, int] = {}
         self._slot_taken = -1
 
-    def admit(self, principal: str, *, wait_slots: int = 0) -> Admission:
+    def admit(self, principal: str | None, *, wait_slots: int = 0) -> Admission:
         """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now.
 
         `wait_slots` > 0: when the fleet's slot is taken, wait for the next one (up to that many
@@ -161,23 +163,10 @@ class MintBudget:
                 _, left = window(self._clock(), self.settings.slot_seconds)
                 self._sleep(left + 0.001)
 
-    def _admit(self, principal: str) -> Admission:
+    def _admit(self, principal: str | None) -> Admission:
         s = self.settings
         now = self._clock()
-        index, left = window(now, s.principal_window_seconds)
-        counter = f"mb:p:{digest(principal)}:{index}"
-        with self._lock:
-            known_spent = self._spent.get(counter) == index
-        if known_spent:
-            raise self._over_budget(left)
-        ttl = s.principal_window_seconds + 1.0
-        if self._increment(counter, 1, ttl) > s.principal_mints:
-            with self._lock:
-                if len(self._spent) > 10_000:
-                    self._spent.clear()
-                self._spent[counter] = index
-            raise self._over_budget(left)
-        admission = Admission(counter, ttl)
+        admission = Admission(None, 0.0) if principal is None else self._charge(principal, now)
         slot, slot_left = window(now, s.slot_seconds)
         with self._lock:
             taken = self._slot_taken == slot
@@ -191,9 +180,27 @@ class MintBudget:
             )
         return admission
 
+    def _charge(self, principal: str, now: float) -> Admission:
+        s = self.settings
+        index, left = window(now, s.principal_window_seconds)
+        counter = f"mb:p:{digest(principal)}:{index}"
+        with self._lock:
+            known_spent = self._spent.get(counter) == index
+        if known_spent:
+            raise self._over_budget(left)
+        ttl = s.principal_window_seconds + 1.0
+        if self._increment(counter, 1, ttl) > s.principal_mints:
+            with self._lock:
+                if len(self._spent) > 10_000:
+                    self._spent.clear()
+                self._spent[counter] = index
+            raise self._over_budget(left)
+        return Admission(counter, ttl)
+
     def refund(self, admission: Admission) -> None:
         """Give a principal's count back: nothing was minted."""
-        self._increment(admission.principal_counter, -1, admission.ttl_seconds)
+        if admission.principal_counter is not None:
+            self._increment(admission.principal_counter, -1, admission.ttl_seconds)
 
     def _over_budget(self, seconds_left: float) -> MintBudgetExceededError:
         s = self.settings
@@ -213,7 +220,13 @@ class MintBudget:
 
 
 class CounterLease:
-    """`MintLease` on shared counters: of all containers missing one grant in a slot, one mints."""
+    """`MintLease` on shared counters: of all containers missing one grant, one mints.
+
+    The first to count 1 on the grant's lease counter for the current slot holds the lease,
+    unless the previous slot's holder may still be minting (it counted there and released
+    nothing): a mint that runs across a slot boundary does not elect a second minter. A waiter
+    remembers which holder it waits for, so a release counted in that holder's slot reaches it.
+    """
 
     def __init__(
         self, counters: Counters, *, clock: Callable[[], float] = time.time, seconds: float = LEASE_SECONDS
@@ -221,25 +234,60 @@ class CounterLease:
         self._counters = counters
         self._clock = clock
         self.seconds = seconds
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+        self._watched: dict[str, int] = {}
 
     def acquire(self, cache_key: str) -> bool:
+        slot, _ = window(self._clock(), self.seconds)
         try:
-            return self._counters.increment(self._key("l", cache_key), 1, 2 * self.seconds) == 1
+            first = self._count("l", cache_key, slot, 1) == 1
+            if first and not self._busy(cache_key, slot - 1):
+                self._remember(self._held, cache_key, slot)
+                return True
+            if first:  # deferring to the previous slot's holder: this slot holds nothing
+                self._count("d", cache_key, slot, 1)
         except KeyGuardError as exc:
             logger.warning("shared mint lease unavailable; minting without it", extra={"error": exc.code})
             return True
+        self._remember(self._watched, cache_key, slot)
+        return False
 
     def release(self, cache_key: str) -> None:
         """Counted on a second counter: the lease counter itself only ever says who came first."""
-        with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
-            self._counters.increment(self._key("r", cache_key), 1, 2 * self.seconds)
+        with self._lock:
+            slot = self._held.pop(cache_key, None)
+        if slot is not None:
+            with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
+                self._count("r", cache_key, slot, 1)
 
     def released(self, cache_key: str) -> bool:
+        """True when the holder this caller waits for minted nothing (or there is none)."""
+        with self._lock:
+            slot = self._watched.get(cache_key)
+        if slot is None:
+            return True
         try:
-            return self._counters.increment(self._key("r", cache_key), 0, 2 * self.seconds) > 0
+            if self._count("r", cache_key, slot, 0) > 0:
+                return True
+            deferred = self._count("d", cache_key, slot, 0) > 0
+            return deferred and self._count("r", cache_key, slot - 1, 0) > 0
         except KeyGuardError:
             return True
 
-    def _key(self, kind: str, cache_key: str) -> str:
-        slot, _ = window(self._clock(), self.seconds)
-        return f"mb:{kind}:{cache_key}:{slot}"
+    def _busy(self, cache_key: str, slot: int) -> bool:
+        """The slot's first may still be minting: it counted, released nothing and did not defer."""
+        return (
+            self._count("l", cache_key, slot, 0) > 0
+            and self._count("r", cache_key, slot, 0) == 0
+            and self._count("d", cache_key, slot, 0) == 0
+        )
+
+    def _count(self, kind: str, cache_key: str, slot: int, amount: int) -> int:
+        return self._counters.increment(f"mb:{kind}:{cache_key}:{slot}", amount, 3 * self.seconds)
+
+    def _remember(self, table: dict[str, int], cache_key: str, slot: int) -> None:
+        with self._lock:
+            if len(table) > 10_000:
+                table.clear()
+            table[cache_key] = slot

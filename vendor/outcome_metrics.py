@@ -31,6 +31,10 @@ class OutcomeMetrics:
         self._pending: list[str] = []
         self._disabled = is_metrics_disabled()
 
+    def begin(self) -> None:
+        """A new request: forget names `also` recorded outside one (a resolver driven directly)."""
+        self._pending.clear()
+
     def also(self, name: str) -> None:
         """Count `name` too in this request's line (as `add_metric` before the flush would)."""
         if name not in self._pending:

@@ -24,9 +24,9 @@ role).
 
 Minting is the scarce resource (Momento allows about 5 auth operations per second per account),
 so grants are chosen to be reused: a requested lifetime is rounded down to a bucket
-(`TTL_BUCKETS`), a request covered by a whole grant the caller could have asked for is widened
-to it, and a rule marked `"shared": true` (no placeholders) gives all its callers one grant, hence
-one token whose id names the rule (`rule:<name>`), not the caller.
+(`TTL_BUCKETS`), a request for some of the statements of a whole grant the caller could have
+asked for is widened to it, and a rule marked `"shared": true` (no placeholders) gives all its
+callers one grant, hence one token whose id names the rule (`rule:<name>`), not the caller.
 
 Compiled once per container: what a caller gets depends only on its principal, its groups and
 the few claims the rules read (`Policy.claims_read`), so allowances and the default (GET) grant
@@ -411,8 +411,14 @@ def _shared_permissions(
     return permissions
 
 
-def _covered(requested: Sequence[Permission], allowed: Sequence[Permission]) -> bool:
-    return all(any(covers(a, r) for a in allowed) for r in requested)
+def _members(requested: Sequence[Permission], allowed: Sequence[Permission]) -> bool:
+    """True when every requested statement is one of the allowed ones (a subset of the list).
+
+    Equality, not `covers`: a request *narrower* than an allowed statement (read-only where
+    read-write is allowed, one key under an allowed prefix) is a wish for less privilege and is
+    granted exactly (bounded by the mint budget), never widened back.
+    """
+    return set(requested) <= set(allowed)
 
 
 def _whole(
@@ -424,10 +430,10 @@ def _whole(
     """The whole grant `chosen` is part of, if the caller could have asked for it at once.
 
     First a shared rule's whole grant (one token for every caller of the rule), then the part of
-    the caller's allowance one token can hold (its cache part or its topic part). Subsets
-    therefore do not multiply mints: a caller varying which of its permissions it asks for, or
-    which key under its prefix, still gets one token per lifetime bucket. Widening never
-    shortens the lifetime: only permissions whose cap reaches the request's cap are added.
+    the caller's allowance one token can hold (its cache part or its topic part). Subsets of
+    the list therefore do not multiply mints: a caller varying which of its statements it asks
+    for still gets one token per part and lifetime bucket. Widening never shortens the
+    lifetime: only permissions whose cap reaches the request's cap are added.
     """
     wanted = [p for p, _ in chosen]
     cap = min(ttl for _, ttl in chosen)
@@ -436,7 +442,7 @@ def _whole(
             rule.shared is not None
             and rule.max_ttl_seconds >= cap
             and rule.matches(identity)
-            and _covered(wanted, rule.shared)
+            and _members(wanted, rule.shared)
         ):
             return [(p, rule.max_ttl_seconds) for p in rule.shared], rule.name
     long_enough = tuple(a for a in allowances if a.max_ttl_seconds >= cap)
@@ -449,7 +455,7 @@ def _whole(
     else:
         parts = (long_enough,)
     for part in parts:
-        if len(part) <= MAX_PERMISSIONS and _covered(wanted, [a.permission for a in part]):
+        if len(part) <= MAX_PERMISSIONS and _members(wanted, [a.permission for a in part]):
             return [(a.permission, a.max_ttl_seconds) for a in part], None
     return None
 

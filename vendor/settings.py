@@ -56,7 +56,7 @@ class VendorSettings:
     unavailable_retry_after_seconds: int
     #: Retry-After sent with 429 (Momento's auth quota exceeded).
     throttled_retry_after_seconds: int
-    #: Mints per principal (or shared rule) per window; see vendor/mint_budget.py.
+    #: Mints per principal per window (shared grants are not charged); see vendor/mint_budget.py.
     mint_budget_per_principal: int = 5
     mint_budget_window_seconds: int = 60
     #: Momento's auth operations per second per account, and the share vendors leave the rotator.

@@ -104,9 +104,15 @@ def _cache_key(principal: str | None, grant: Grant, label: str | None) -> str:
     return "vend-" + hashlib.sha256(material.encode()).hexdigest()
 
 
-def budget_owner(identity: Identity, grant: Grant) -> str:
-    """Whose mint budget a mint spends: the shared rule's for a shared grant, else the caller's."""
-    return f"rule:{grant.shared_rule}" if grant.shared_rule is not None else f"principal:{identity.principal}"
+def budget_owner(identity: Identity, grant: Grant) -> str | None:
+    """Whose mint budget a mint spends: the caller's; None (no budget) for a shared grant.
+
+    A shared rule has at most one grant per lifetime bucket (its whole statement list; narrower
+    requests are per-caller grants), so its mints are bounded by construction (about two a
+    minute, the 60 s bucket re-minted every 48 s), and charging them to a budget would let one
+    caller asking every bucket exhaust it for all the rule's callers. Headroom still applies.
+    """
+    return None if grant.shared_rule is not None else f"principal:{identity.principal}"
 
 
 class Vendor:

@@ -18,6 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import SecretStoreError
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
+from shared.momento_types import MasterKey
+from shared.version_hint import HINT_TTL_SECONDS, hint_item_key
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
 from vendor.policy_source import policy_for
@@ -92,6 +94,20 @@ def secret_reader(client: Any, secret_id: str) -> Callable[[], str]:
     return read
 
 
+class MomentoVersionHint:
+    """`VersionHint` as a Momento cache item (`shared.version_hint`), in the shared token cache."""
+
+    def __init__(self, access: MomentoAccess, cache_name: str) -> None:
+        self._access = access
+        self._cache_name = cache_name
+
+    def read(self, key: MasterKey, secret_arn: str) -> str | None:
+        return self._access.cache_get(key, self._cache_name, hint_item_key(secret_arn))
+
+    def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None:
+        self._access.cache_set(key, self._cache_name, hint_item_key(secret_arn), version_id, HINT_TTL_SECONDS)
+
+
 def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
     """What `boto3.client("secretsmanager", ...)` builds (same credential and region chain)."""
     return botocore.session.get_session().create_client(
@@ -118,6 +134,9 @@ def build_vendor(
         version_client=None
         if secrets_manager is not None
         else secrets_manager_client(settings, VERSION_CHECK_CONFIG),
+        hint=MomentoVersionHint(momento, settings.shared_token_cache_name)
+        if settings.shared_token_cache_name
+        else None,
     )
     shared: SharedTokenStore | None = None
     endpoint_of = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,19 @@ def test_rollback_to_a_malformed_previous_value_is_refused(rstack: RotatorStack,
     assert "rollback_refused" in result.output
     assert "Momento refuses the AWSPREVIOUS key of 'app/x'" in result.output
     assert rstack.client().describe_secret(SecretId="app/x")["VersionIdsToStages"] == before
+
+
+def test_rollback_away_from_a_broken_value_put_by_hand(rstack: RotatorStack, cli: Cli) -> None:
+    # GIVEN a working key, then a value that is no key put over it (a typo in put-secret-value)
+    good = rstack.mint_v1().console_json()
+    rstack.create_secret(good, name="app/typo")
+    rstack.client().put_secret_value(SecretId="app/typo", SecretString='{"apiKey": ""}')
+    assert cli("status", "app/typo").code == 1
+
+    # WHEN the operator rolls back THEN the working key is current again
+    result = cli("rollback", "--yes", "app/typo")
+    assert result.code == 0, result.output
+    assert "no key secret" in result.output
+    current = rstack.client().get_secret_value(SecretId="app/typo", VersionStage="AWSCURRENT")["SecretString"]
+    assert json.loads(current) == good
+    assert cli("status", "--no-orphans", "app/typo").code == 0

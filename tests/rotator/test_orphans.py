@@ -232,3 +232,17 @@ def test_the_state_readers_see_the_claim_and_the_promotion(rstack: RotatorStack)
     assert current_since(store, state, rotated.current_version_id or "") == pytest.approx(
         rstack.clock(), abs=5
     )
+
+
+@pytest.mark.parametrize("text", ["QUJD", "WzFd", "A" * 5000])
+def test_a_plain_string_that_is_no_key_is_called_so(rstack: RotatorStack, text: str) -> None:
+    # Outsider pass: forcing these was refused as "a never-expiring v1 key" (nothing says so).
+    from rotator.events import DirectRequest
+    from rotator.invocation import handle
+
+    rstack.create_secret(text)
+    [result] = handle(DirectRequest(SECRET_ID, force=True), rstack.deps()).results
+    assert result.error is not None
+    assert result.error.code == "operator_action_required"
+    assert "not a key" in str(result.error)
+    assert holder(rstack.client(), SECRET_ID, CLAIM_LABEL) is None

@@ -137,3 +137,28 @@ def test_quota_metric_joins_the_outcome_line_as_powertools_would(
     first, second = capsys.readouterr().out.strip().splitlines()
     assert _without_timestamp(first) == _without_timestamp(expected)
     assert "MintBudgetExceeded" not in second
+
+
+def test_module_load_leaves_nothing_a_snapstart_snapshot_must_not_carry() -> None:
+    """SnapStart snapshots the environment after the module loads: it must hold no client,
+    connection, thread, loaded key or clock reading (all are made on the first request)."""
+    probe = (
+        "import gc, json, socket, sys, threading\n"
+        "import vendor.app\n"
+        "sockets = [o for o in gc.get_objects() if isinstance(o, socket.socket) and o.fileno() != -1]\n"
+        "print(json.dumps({'built': vendor.app._application.cache_info().currsize,\n"
+        "  'threads': threading.active_count(), 'sockets': len(sockets),\n"
+        "  'key_source': 'vendor.master_key' in sys.modules and any(\n"
+        "    type(o).__name__ == 'MasterKeySource' for o in gc.get_objects())}), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "POWERTOOLS_TRACE_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    state = json.loads(done.stderr.strip().splitlines()[-1])
+    assert state == {"built": 0, "threads": 1, "sockets": 0, "key_source": False}

@@ -158,8 +158,10 @@ def test_lease_one_winner_per_slot_across_containers() -> None:
     leases = [CounterLease(shared, clock=clock) for _ in range(5)]
     assert [lease.acquire("vend-x") for lease in leases] == [True, False, False, False, False]
     assert leases[1].acquire("vend-y")
-    clock.now += 2.0  # the winner had a slot to mint; after it another container may try
-    assert leases[3].acquire("vend-x")
+    clock.now += 2.0  # the next slot: the winner may still be minting
+    assert not leases[3].acquire("vend-x")
+    clock.now += 2.0  # a winner that never delivered (crashed): after two slots another may try
+    assert leases[4].acquire("vend-x")
 
 
 def test_a_shared_mint_waits_for_the_next_slot_instead_of_refusing() -> None:
@@ -172,8 +174,20 @@ def test_a_shared_mint_waits_for_the_next_slot_instead_of_refusing() -> None:
 
     b = MintBudget(BudgetSettings(), LocalCounters(clock), clock=clock, sleep=sleep)
     b.admit("principal:someone")  # takes this slot
-    b.admit("rule:pizza tracker", wait_slots=3)
+    b.admit(None, wait_slots=3)  # a shared grant: no principal budget
     assert len(slept) == 1
     assert slept[0] <= 1 / 3 + 0.01
     with pytest.raises(AuthQuotaReservedError):
         b.admit("principal:other")  # no waiting for per-caller grants
+
+
+def test_a_mint_running_across_a_lease_slot_boundary_elects_no_second_minter() -> None:
+    clock = Clock(1_800_000_001.9)  # 0.1 s before a 2 s lease slot ends
+    shared = LocalCounters(clock)
+    holder, late = CounterLease(shared, clock=clock), CounterLease(shared, clock=clock)
+    assert holder.acquire("vend-x")
+    clock.now += 0.2  # the holder is still minting in the next slot
+    assert not late.acquire("vend-x")
+    assert not late.released("vend-x")
+    holder.release("vend-x")  # it minted nothing after all
+    assert late.released("vend-x")

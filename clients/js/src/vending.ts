@@ -188,8 +188,9 @@ export class TokenVendingClient {
   }
 
   private backoffSeconds(error: VendingError): number {
-    if (error.retryAfterSeconds !== undefined) return error.retryAfterSeconds;
     const min = this.options.minRetrySeconds ?? 1;
+    // A vendor (or a proxy in front of it) saying "Retry-After: 0" must not start a retry storm.
+    if (error.retryAfterSeconds !== undefined) return Math.max(min, error.retryAfterSeconds);
     const max = this.options.maxRetrySeconds ?? 30;
     const ceiling = Math.min(max, min * 2 ** Math.min(this.failures, 16));
     return min + (ceiling - min) * this.random();
@@ -281,6 +282,18 @@ export class TokenVendingClient {
   }
 }
 
+/** Base64 JSON with string `api_key` and `endpoint`: what `CredentialProvider.fromDisposableToken` reads. */
+function isDisposableToken(token: string): boolean {
+  try {
+    const decoded: unknown = JSON.parse(atob(token));
+    if (!decoded || typeof decoded !== "object") return false;
+    const fields = decoded as Record<string, unknown>;
+    return typeof fields.api_key === "string" && fields.api_key !== "" && typeof fields.endpoint === "string";
+  } catch {
+    return false;
+  }
+}
+
 function retryAfter(response: Response): number | undefined {
   const value = response.headers.get("retry-after");
   if (value === null) return undefined;
@@ -323,6 +336,9 @@ export function parseCredentials(text: string, fetchedAt: number, now: number): 
   const expiresAt = body.expiresAt ?? body.exp;
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_CHARS) {
     throw new VendingError(200, "bad_response", "the vendor's answer has no usable authToken");
+  }
+  if (!isDisposableToken(token)) {
+    throw new VendingError(200, "bad_response", "the vendor's authToken is not a Momento disposable token");
   }
   if (typeof expiresAt !== "number" || !Number.isInteger(expiresAt)) {
     throw new VendingError(200, "bad_response", "the vendor's answer has no integer expiresAt");
