@@ -41,6 +41,7 @@ read that cache could read other callers' tokens, with permissions it does not h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -170,6 +171,42 @@ def covers(allowed: Permission, requested: Permission) -> bool:
         narrower = requested.key if requested.key is not None else requested.key_prefix
         return narrower is not None and narrower.startswith(prefix)
     return False
+
+
+def _resource(permission: Permission) -> tuple[str | None, ...]:
+    if isinstance(permission, TopicPermission):
+        return ("topic", permission.cache, permission.topic)
+    return ("cache", permission.cache, permission.key, permission.key_prefix)
+
+
+def _union(a: Permission, b: Permission) -> Permission:
+    if covers(a, b):
+        return a
+    if covers(b, a):
+        return b
+    # read + write (or publish + subscribe): each is allowed, so their union is too
+    if isinstance(a, TopicPermission):
+        return dataclasses.replace(a, role=TopicRole.PUBLISH_SUBSCRIBE)
+    return dataclasses.replace(a, role=CacheRole.READ_WRITE)
+
+
+def merge_same_resource(chosen: list[tuple[Permission, int]]) -> list[tuple[Permission, int]]:
+    """One statement per resource, with the union of the roles allowed there.
+
+    Momento refuses a token with two statements for the same resource (JS SDK auth-client:
+    "duplicate/conflicting cache permissions"; INVALID_ARGUMENT, which was a 500), and a caller
+    matching two rules (members: read_only, admins: read_write on the same cache) got exactly
+    that. The caller holds each role anyway, so the union grants nothing new; the lifetime is
+    the smaller of the two caps.
+    """
+    merged: dict[tuple[str | None, ...], tuple[Permission, int]] = {}
+    for permission, ttl in chosen:
+        resource = _resource(permission)
+        if resource in merged:
+            other, other_ttl = merged[resource]
+            permission, ttl = _union(other, permission), min(ttl, other_ttl)
+        merged[resource] = (permission, ttl)
+    return list(merged.values())
 
 
 def _item_level(permission: Permission) -> bool:
@@ -569,5 +606,6 @@ class Policy:
         whole = _whole(identity, self.rules, allowances, chosen)
         if whole is not None:
             chosen, shared_rule = whole
+        chosen = merge_same_resource(chosen)
         ttl = bucket_ttl(requested_ttl_seconds, min(ttl for _, ttl in chosen))
         return Grant(canonical([p for p, _ in chosen]), ttl, shared_rule)
