@@ -283,6 +283,7 @@ class Loop:
             if outcome not in {"rotated", "resumed"} and os.environ.get("KILL_LOOP_VERBOSE"):
                 print(f"{kind} cycle {counts['cycles']}: {result.get('error', '')[:300]}", file=sys.stderr)
             counts["orphans_revoked_by_next_run"] += int(result.get("orphans_revoked", 0))
+            counts["orphans_reported_alive_by_next_run"] += int(result.get("orphans_left", 0))
             if result.get("operator_action"):
                 # the runbook: store a fresh console key
                 self.sm.put_secret_value(

@@ -768,8 +768,11 @@ class Rotation:
         """Retry the revoke of recorded v2 orphans that are still alive (a failed earlier revoke)."""
         if secret.generation is not KeyGeneration.V2 or state.version_with(ORPHANS_LABEL) is None:
             return
-        alive = [o for o in read_orphans(self.store, state) if o.kind == "v2" and not o.revoked and o.key_id]
-        done: list[OrphanRecord] = []
+        recorded = [o for o in read_orphans(self.store, state) if o.kind == "v2" and not o.revoked]
+        alive = [o for o in recorded if o.key_id]
+        done: list[OrphanRecord] = self._search_suspected(
+            state, secret, [o for o in recorded if not o.key_id]
+        )
         for orphan in alive:
             try:
                 self.momento.revoke_v2(secret.master_key(), orphan.key_id or "")
@@ -785,6 +788,46 @@ class Rotation:
             done.append(replace(orphan, revoked=True))
         if done:
             self._remember_orphans(done)
+
+    def _search_suspected(
+        self, state: SecretState, secret: MasterSecret, suspected: list[OrphanRecord]
+    ) -> list[OrphanRecord]:
+        """Search again for the keys of dead rotations an earlier search could not list."""
+        if not suspected:
+            return []
+        master = secret.master_key()
+        try:
+            listed = self.momento.list_v2_keys(master)
+        except KeyGuardError as exc:
+            self.log.warning(
+                "could not search for orphaned v2 keys again", extra=self._fields(error_code=exc.code)
+            )
+            return []
+        rotation_ids = [o.rotation_id for o in suspected]
+        settled: list[OrphanRecord] = []
+        for key in v2_orphans(listed, rotation_ids, self._protected_key_ids(state)):
+            rotation_id = next(r for r in rotation_ids if r in key.description)
+            try:
+                self.momento.revoke_v2(master, key.key_id)
+            except MomentoNotFoundError:
+                pass
+            except KeyGuardError as exc:
+                settled.append(
+                    OrphanRecord(
+                        rotation_id, "v2", key.key_id, int(self.clock()), False, f"revoke failed ({exc.code})"
+                    )
+                )
+                continue
+            settled.append(
+                OrphanRecord(
+                    rotation_id, "v2", key.key_id, int(self.clock()), True, "found on a later search"
+                )
+            )
+        # The search itself succeeded: the suspicion is settled either way.
+        settled.extend(
+            replace(o, revoked=True, reason="searched again; its keys are listed above") for o in suspected
+        )
+        return settled
 
     def _check(self, successor: MasterSecret) -> None:
         self.momento.check_key(successor.master_key())

@@ -214,6 +214,11 @@ def test_an_orphan_search_momento_refuses_is_recorded_and_the_rotation_goes_on(r
     store = SecretStore(rstack.client(), SECRET_ID)
     [suspected] = read_orphans(store, store.describe())
     assert (suspected.kind, suspected.key_id, suspected.revoked) == ("v2", None, False)
+    # AND the next run searches again, revokes the dead run's key, and settles the suspicion
+    later = rstack.rotation().run()
+    assert later.orphans_revoked >= 1
+    assert _alive(rstack) == _held(rstack)
+    assert all(orphan.revoked for orphan in read_orphans(store, store.describe()))
 
 
 def test_the_state_readers_see_the_claim_and_the_promotion(rstack: RotatorStack) -> None:
