@@ -30,6 +30,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.errors import (
+    AuthQuotaReservedError,
     BadRequestError,
     ConfigError,
     KeyGuardError,
@@ -147,8 +148,6 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
         headers = {"Allow": ALLOWED_METHODS} if isinstance(exc, MethodNotAllowedError) else None
         if isinstance(exc, MintRefusedError):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
-            name = "MintBudgetExceeded" if isinstance(exc, MintBudgetExceededError) else "AuthQuotaReserved"
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         if exc.status >= 500:
             logger.error("vending failed", extra={"error": exc.code})
         return _error(exc.status, exc.code, str(exc), headers)
@@ -214,8 +213,30 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @metrics.log_metrics
 def _instrumented(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = _respond(event, context)
-    metrics.add_metric(name=outcome_metric(int(response["statusCode"])), unit=MetricUnit.Count, value=1)
+    status = int(response["statusCode"])
+    metrics.add_metric(name=outcome_metric(status), unit=MetricUnit.Count, value=1)
+    refusal = refusal_metric(status, response.get("body"))
+    if refusal is not None:
+        metrics.add_metric(name=refusal, unit=MetricUnit.Count, value=1)
     return response
+
+
+#: The vendor's own quota refusals (429) by error code, each counted under its own metric too.
+_REFUSAL_METRICS = {
+    MintBudgetExceededError.code: "MintBudgetExceeded",
+    AuthQuotaReservedError.code: "AuthQuotaReserved",
+}
+
+
+def refusal_metric(status: int, body: Any) -> str | None:
+    """`MintBudgetExceeded` / `AuthQuotaReserved` for a 429 of the vendor's own rules, else None."""
+    if status != 429 or not isinstance(body, str):
+        return None
+    try:
+        code = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None
+    return _REFUSAL_METRICS.get(code)
 
 
 def _plain(status: int, code: str, message: str) -> dict[str, Any]:
