@@ -9,10 +9,12 @@ mint costs nothing at Momento):
    `vendor.vending.budget_owner`). A fixed window numbered by the
    clock, so the counter key names the window and a counter's TTL only cleans up.
 2. **Headroom for the rotator**: all vendors together mint at most `vendor_rate` =
-   `account_rate - reserve_rate` per second: time is cut into slots of `1 / vendor_rate`
-   seconds and each slot admits one mint. Any one-second interval then holds at most
-   `vendor_rate + 1` vendor mints, so the rotator keeps at least `reserve_rate - 1` operations
-   per second even in the worst alignment (and the full reserve on average).
+   `account_rate - reserve_rate` per second, as a sliding window: time is cut into slots of a
+   quarter of the window (one second at 3/s), each mint counts on its slot, and a mint is
+   admitted only if the last five slots (at least one whole window back) hold fewer than
+   `vendor_rate` mints. Any one-second interval then holds at most `vendor_rate` vendor mints,
+   so the rotator keeps `reserve_rate` operations per second, and a quiet fleet may still mint
+   a burst of `vendor_rate` at once.
 3. **One minter per grant** (`CounterLease`): when the token cache misses everywhere, the first
    container to count 1 on the grant's lease counter (per 2-second slot) mints; the others wait
    for its token to appear in the shared cache instead of minting the same grant again. A holder
@@ -29,7 +31,9 @@ Momento does not document whether `Increment` with a TTL resets the item's TTL o
 (see local/momento/README.md). Nothing here depends on it: every counter key carries its window
 or slot number, so a counter that lives longer than its window is simply never read again.
 Containers' clocks (NTP-synced in Lambda) decide the window; a skew of a few milliseconds can
-admit one extra mint at a slot boundary, which the reserve absorbs.
+admit one extra mint at a slot boundary, which the reserve absorbs. Concurrent admissions count
+first and check after, so a race can refuse a mint that would have fitted, never admit one
+that does not.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ from shared.errors import AuthQuotaReservedError, KeyGuardError, MintBudgetExcee
 
 logger = logging.getLogger(__name__)
 
+#: Slots per headroom window; the check reads one more, so it always covers a whole window.
+HEADROOM_SLOTS = 4
 #: A lease slot: how long one container may take to mint before another may try.
 LEASE_SECONDS = 2.0
 
@@ -98,9 +104,18 @@ class BudgetSettings:
         return self.account_rate - self.reserve_rate
 
     @property
+    def headroom_window_seconds(self) -> float:
+        """The sliding window: one second, or longer when vendors get less than one mint a second."""
+        return max(1.0, 1.0 / self.vendor_rate)
+
+    @property
+    def headroom_limit(self) -> int:
+        """Vendor mints per sliding window, fleet-wide."""
+        return max(1, math.floor(self.vendor_rate * self.headroom_window_seconds))
+
+    @property
     def slot_seconds(self) -> float:
-        """One vendor mint per slot, across all containers."""
-        return 1.0 / self.vendor_rate
+        return self.headroom_window_seconds / HEADROOM_SLOTS
 
 
 def window(now: float, width: float) -> tuple[int, float]:
@@ -145,13 +160,13 @@ class MintBudget:
         self._lock = threading.Lock()
         # Refusals already known in this container (window / slot number): no counter call for them.
         self._spent: dict[str, int] = {}
-        self._slot_taken = -1
+        self._full_slot = -1
 
     def admit(self, principal: str | None, *, wait_slots: int = 0) -> Admission:
         """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now.
 
-        `wait_slots` > 0: when the fleet's slot is taken, wait for the next one (up to that many
-        times) instead of refusing at once. For shared grants, whose one mint serves many callers.
+        `wait_slots` > 0: when the fleet's headroom is in use, wait for the next slot (up to that
+        many times) instead of refusing at once. For shared grants, whose one mint serves many callers.
         """
         while True:
             try:
@@ -169,16 +184,30 @@ class MintBudget:
         admission = Admission(None, 0.0) if principal is None else self._charge(principal, now)
         slot, slot_left = window(now, s.slot_seconds)
         with self._lock:
-            taken = self._slot_taken == slot
-        if taken or self._increment(f"mb:a:{slot}", 1, max(2.0, 2 * s.slot_seconds)) > 1:
+            full = self._full_slot == slot
+        if full or not self._take_headroom(slot):
             with self._lock:
-                self._slot_taken = slot
+                self._full_slot = slot
             self.refund(admission)
             raise AuthQuotaReservedError(
                 "the vendors' share of Momento's auth quota is in use; the rest is kept for key rotation",
                 math.ceil(slot_left),
             )
         return admission
+
+    def _take_headroom(self, slot: int) -> bool:
+        """Count a mint on `slot`; keep it only if the sliding window had room (else count it back)."""
+        s = self.settings
+        ttl = 2 * s.headroom_window_seconds + 1.0
+        mine = self._increment(f"mb:a:{slot}", 1, ttl)
+        if mine > s.headroom_limit:
+            self._increment(f"mb:a:{slot}", -1, ttl)
+            return False
+        before = sum(self._increment(f"mb:a:{slot - i}", 0, ttl) for i in range(1, HEADROOM_SLOTS + 1))
+        if mine + before > s.headroom_limit:
+            self._increment(f"mb:a:{slot}", -1, ttl)
+            return False
+        return True
 
     def _charge(self, principal: str, now: float) -> Admission:
         s = self.settings

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 audit_logger = logging.getLogger("vendor.audit")
 
-#: Headroom slots (1/3 s each by default) a shared grant's mint may wait for before a 429.
-SHARED_MINT_SLOT_WAITS = 3
+#: Headroom slots (1/4 s each by default) a shared grant's mint may wait for before a 429.
+SHARED_MINT_SLOT_WAITS = 4
 _REQUEST_FIELDS = {"permissions", "ttlSeconds"}
 
 
