@@ -64,6 +64,7 @@ from rotator.secret_store import (
 )
 from rotator.settings import RotatorSettings
 from rotator.strategies import V1_RUNBOOK, KeyRequest, Strategy, plan
+from rotator.version_hint import publish_version_hint
 from shared.errors import (
     KeyGuardError,
     MomentoAuthenticationError,
@@ -79,6 +80,7 @@ from shared.errors import (
     SecretFormatError,
     SecretStoreError,
 )
+from shared.key_claims import read_claims
 from shared.momento_access import MomentoAccess
 from shared.secret_format import KeyGeneration, MasterSecret, parse_secret, render_secret
 
@@ -86,7 +88,8 @@ CLAIM_LABEL = "KEYGUARD_CLAIM"
 REVOKED_LABEL = "KEYGUARD_REVOKED"
 #: On a small record (no key material) saying when a v2 successor became AWSCURRENT.
 PROMOTED_LABEL = "KEYGUARD_PROMOTED"
-#: Takeovers of abandoned claims on one AWSCURRENT version before giving up.
+#: Claim generations one run tries before giving up (it starts at the latest claim's generation,
+#: so a long outage, each run after the lease taking a new generation, never exhausts them).
 MAX_CLAIM_GENERATIONS = 20
 #: A key with less than this left is rotated even past an unfinished v2 revoke (a day: more than
 #: any sensible schedule interval, so at least one run falls into it).
@@ -344,6 +347,11 @@ class Rotation:
         Nothing can revoke a v1 key, so a "rotation" would only add a second immortal super-user
         key. (Momento issues never-expiring v1 keys without a refresh token anyway.)
         """
+        claims = read_claims(secret.api_key)
+        if claims.issued_at is None and claims.expires_at is None and claims.key_type is None:
+            # Not a readable key at all (so no knowing that it never expires): Momento's verdict
+            # on it (`key_refused`) says more than a refusal would.
+            self._check_current(secret)
         if secret.generation is KeyGeneration.V1 and secret.valid_until is None:
             raise RotationRefusedError(
                 f"the v1 key in {self.secret_id!r} never expires; rotating it would leave the old "
@@ -422,13 +430,14 @@ class Rotation:
         self, state: SecretState, current: StoredVersion, secret: MasterSecret, placeholder: str | None
     ) -> tuple[Strategy, Claim, MasterSecret]:
         """Claim the rotation and store a successor as AWSPENDING; returns what it used and made."""
-        strategy = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
+        [strategy] = plan(self.settings.strategy, secret, self.secret_id, self.settings.v2_role_id)
         self._check_current(secret)
         claim = self._claim(state, current, placeholder)
         try:
             self._revoke_orphans(state, current, secret, claim)
         except Exception:
-            # Nothing was issued yet. The next claim generation searches again (it sees this one).
+            # A bug or an outage of Secrets Manager: nothing was issued yet, so give the claim
+            # back; the next claim generation searches again (it sees this one).
             self._release(claim, "the search for orphaned keys failed; nothing was issued")
             raise
         return strategy, claim, self._obtain_and_store(secret, claim, strategy)
@@ -453,9 +462,14 @@ class Rotation:
 
     def _claim(self, state: SecretState, current: StoredVersion, placeholder: str | None) -> Claim:
         lease = self.settings.claim_lease_seconds
-        earlier: list[str] = []
+        start = self._latest_generation(state, current.version_id)
+        # Earlier generations' rotation ids, for the orphan search (a run that took one over
+        # already searched the ones before it, but listing them again costs nothing).
+        earlier: list[str] = [
+            _derived_id(state.arn, current.version_id, "pending", older) for older in range(start)
+        ]
         abandoned = False
-        for generation in range(MAX_CLAIM_GENERATIONS):
+        for generation in range(start, start + MAX_CLAIM_GENERATIONS):
             now = self.clock()
             claim_id = _derived_id(state.arn, current.version_id, "claim", generation)
             pending_id = placeholder or _derived_id(state.arn, current.version_id, "pending", generation)
@@ -500,8 +514,24 @@ class Rotation:
             )
             return Claim(generation, claim_id, pending_id, tuple(dict.fromkeys(earlier)), abandoned)
         raise RotationStateError(
-            f"{MAX_CLAIM_GENERATIONS} abandoned claims on {self.secret_id!r}; is the rotator crashing?"
+            f"{MAX_CLAIM_GENERATIONS} abandoned claims in a row on {self.secret_id!r}; is it crashing?"
         )
+
+    def _latest_generation(self, state: SecretState, current_version_id: str) -> int:
+        """The generation of the labelled claim when it is for this AWSCURRENT version, else 0."""
+        claim_id = state.version_with(CLAIM_LABEL)
+        if claim_id is None:
+            return 0
+        try:
+            record = json.loads(self.store.get(version_id=claim_id).secret_string or "{}")
+        except (KeyGuardError, ValueError):
+            return 0
+        generation = record.get("generation") if isinstance(record, dict) else None
+        if record.get("forVersion") != current_version_id or not isinstance(generation, int):
+            return 0
+        if claim_id != _derived_id(state.arn, current_version_id, "claim", generation):
+            return 0  # not a record this rotator wrote
+        return max(0, generation)
 
     def _held_claim(self, claim_id: str) -> _HeldClaim:
         """The claim under `claim_id`: when taken, whether given back (or superseded), its rotation id."""
@@ -682,7 +712,30 @@ class Rotation:
         if secret.generation is not KeyGeneration.V2 or not claim.earlier_rotation_ids:
             return
         master = secret.master_key()
-        listed = self.momento.list_v2_keys(master)
+        try:
+            listed = self.momento.list_v2_keys(master)
+        except KeyGuardError as exc:
+            # Rotation must not wait on the search (the current key would expire): the dead runs'
+            # rotation ids are recorded as suspected orphans (OrphanedKeys alarm); their keys are
+            # findable in the Momento console by the description "keyguard rotation <id> ...".
+            self.log.warning(
+                "could not search for orphaned v2 keys; recording the dead rotations instead",
+                extra=self._fields(error_code=exc.code),
+            )
+            self._remember_orphans(
+                [
+                    OrphanRecord(
+                        rotation_id,
+                        "v2",
+                        None,
+                        int(self.clock()),
+                        False,
+                        f"not searched ({exc.code}): revoke keys described 'keyguard rotation {rotation_id}'",
+                    )
+                    for rotation_id in claim.earlier_rotation_ids
+                ]
+            )
+            return
         found = v2_orphans(listed, claim.earlier_rotation_ids, self._protected_key_ids(state))
         results: list[OrphanRecord] = []
         for key in found:
@@ -715,8 +768,11 @@ class Rotation:
         """Retry the revoke of recorded v2 orphans that are still alive (a failed earlier revoke)."""
         if secret.generation is not KeyGeneration.V2 or state.version_with(ORPHANS_LABEL) is None:
             return
-        alive = [o for o in read_orphans(self.store, state) if o.kind == "v2" and not o.revoked and o.key_id]
-        done: list[OrphanRecord] = []
+        recorded = [o for o in read_orphans(self.store, state) if o.kind == "v2" and not o.revoked]
+        alive = [o for o in recorded if o.key_id]
+        done: list[OrphanRecord] = self._search_suspected(
+            state, secret, [o for o in recorded if not o.key_id]
+        )
         for orphan in alive:
             try:
                 self.momento.revoke_v2(secret.master_key(), orphan.key_id or "")
@@ -733,6 +789,46 @@ class Rotation:
         if done:
             self._remember_orphans(done)
 
+    def _search_suspected(
+        self, state: SecretState, secret: MasterSecret, suspected: list[OrphanRecord]
+    ) -> list[OrphanRecord]:
+        """Search again for the keys of dead rotations an earlier search could not list."""
+        if not suspected:
+            return []
+        master = secret.master_key()
+        try:
+            listed = self.momento.list_v2_keys(master)
+        except KeyGuardError as exc:
+            self.log.warning(
+                "could not search for orphaned v2 keys again", extra=self._fields(error_code=exc.code)
+            )
+            return []
+        rotation_ids = [o.rotation_id for o in suspected]
+        settled: list[OrphanRecord] = []
+        for key in v2_orphans(listed, rotation_ids, self._protected_key_ids(state)):
+            rotation_id = next(r for r in rotation_ids if r in key.description)
+            try:
+                self.momento.revoke_v2(master, key.key_id)
+            except MomentoNotFoundError:
+                pass
+            except KeyGuardError as exc:
+                settled.append(
+                    OrphanRecord(
+                        rotation_id, "v2", key.key_id, int(self.clock()), False, f"revoke failed ({exc.code})"
+                    )
+                )
+                continue
+            settled.append(
+                OrphanRecord(
+                    rotation_id, "v2", key.key_id, int(self.clock()), True, "found on a later search"
+                )
+            )
+        # The search itself succeeded: the suspicion is settled either way.
+        settled.extend(
+            replace(o, revoked=True, reason="searched again; its keys are listed above") for o in suspected
+        )
+        return settled
+
     def _check(self, successor: MasterSecret) -> None:
         self.momento.check_key(successor.master_key())
 
@@ -744,6 +840,8 @@ class Rotation:
             "promoted successor to AWSCURRENT",
             extra=self._fields(current_version_id=new_id, previous_version_id=old_id),
         )
+        hint_cache = self.settings.version_hint_cache_name
+        publish_version_hint(hint_cache, self.store, self.momento, successor.master_key(), new_id, self.log)
         try:
             self.store.move_stage(PENDING, to_version=None, from_version=new_id)
         except KeyGuardError as exc:

@@ -91,13 +91,13 @@ class QuotaRetrying:
     def check_key(self, key: MasterKey) -> None:
         self._call(lambda: self.inner.check_key(key))
 
+    def increment(
+        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
+    ) -> int:
+        return self.inner.increment(key, cache_name, item_key, amount, ttl_seconds)
+
     def cache_get(self, key: MasterKey, cache_name: str, item_key: str) -> str | None:
         return self.inner.cache_get(key, cache_name, item_key)
 
     def cache_set(self, key: MasterKey, cache_name: str, item_key: str, value: str, ttl_seconds: int) -> None:
         self.inner.cache_set(key, cache_name, item_key, value, ttl_seconds)
-
-    def increment(
-        self, key: MasterKey, cache_name: str, item_key: str, amount: int, ttl_seconds: float
-    ) -> int:
-        return self.inner.increment(key, cache_name, item_key, amount, ttl_seconds)

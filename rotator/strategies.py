@@ -99,8 +99,8 @@ V2 = GenerateV2()
 
 def plan(
     choice: StrategyChoice, current: MasterSecret, secret_id: str, v2_role_id: str | None = None
-) -> Strategy:
-    """The strategy for this key, or the reason none applies.
+) -> tuple[Strategy]:
+    """The strategy for this key (a one-element tuple: there is no fallback), or why none applies.
 
     Everything checkable without Momento is checked here, before a rotation is claimed.
     """
@@ -117,7 +117,7 @@ def plan(
             raise ConfigError(
                 [f"secret {secret_id!r} stores no roleId for its v2 key; set MOMENTO_V2_ROLE_ID"]
             )
-        return V2
+        return (V2,)
     if generation is KeyGeneration.V2:
         raise ConfigError(
             [f"ROTATION_STRATEGY={choice.value} cannot rotate the v2 key in {secret_id!r}; use auto or v2"]
@@ -129,4 +129,4 @@ def plan(
             f"(a v1 key cannot generate a super-user successor). {V1_RUNBOOK}",
             reason="no_refresh_token",
         )
-    return REFRESH
+    return (REFRESH,)

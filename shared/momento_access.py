@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 import platform
 import threading
@@ -50,7 +51,8 @@ from momento_wire_types.generated import permissionmessages_pb2 as permissions_p
 
 from shared.config import CommonSettings
 from shared.errors import ConfigError, MomentoAuthenticationError, MomentoInvalidRequestError
-from shared.key_claims import read_claims
+from shared.key_claims import KeyClaims
+from shared.key_claims import read_claims as _read_claims
 from shared.momento_api_keys import ApiKeysHttpApi, ListedV2Key
 from shared.momento_errors import momento_error
 from shared.momento_scopes import scope_for
@@ -155,6 +157,13 @@ class LocalEndpoint:
         return f"{self.host}:{self.port}"
 
 
+@functools.lru_cache(maxsize=8)
+def read_claims(api_key: str) -> KeyClaims:
+    """`shared.key_claims.read_claims`, remembered: every mint looks its key's clients up by the
+    key's type, and decoding the JWT (base64 + JSON) per mint was a tenth of the mint wrapper."""
+    return _read_claims(api_key)
+
+
 def wrap_v1_key(api_key: str, endpoint: str) -> str:
     """A v1 key as Momento's SDKs hand out refreshed keys: base64 JSON `{"endpoint", "api_key"}`."""
     payload = json.dumps({"endpoint": endpoint, "api_key": api_key}, separators=(",", ":"))
@@ -256,9 +265,10 @@ class SdkMomentoAccess:
                     warnings.simplefilter("ignore", DeprecationWarning)
                     provider = CredentialProvider.from_string(key.api_key)
                 endpoint = claims.wrapped_endpoint or _cell_of(provider.cache_endpoint)
-        except (SdkException, ValueError):
-            # ValueError: the SDK's json.loads on a string that happens to be base64 (e.g. "QUJD")
-            # raises a bare JSONDecodeError, whose message would carry the value.
+        except (SdkException, ValueError, TypeError, KeyError, AttributeError):
+            # The SDK's reader decodes any string that happens to be base64 and trusts the JSON:
+            # "QUJD" raises a bare JSONDecodeError, "WzFd" (`[1]`) a TypeError; their messages
+            # may carry the value.
             raise MomentoAuthenticationError("the key is not a readable Momento API key") from None
         if self._local is not None:
             self._warn_local_once()
@@ -271,6 +281,10 @@ class SdkMomentoAccess:
                 port=self._local.port,
             )
         return _KeyClients(provider, endpoint)
+
+    def key_endpoint(self, key: MasterKey) -> str | None:
+        """The key's Momento endpoint (cell), the one its disposable tokens carry; None if unknown."""
+        return self._entry(key).endpoint
 
     def _entry(self, key: MasterKey) -> _KeyClients:
         cache_key = (key.api_key, key.endpoint if read_claims(key.api_key).is_v2 else None)
@@ -367,7 +381,7 @@ class SdkMomentoAccess:
         self._api_keys.revoke_existing(key.api_key, key_id)
 
     def list_v2_keys(self, key: MasterKey) -> tuple[ListedV2Key, ...]:
-        return self._api_keys.list_keys(key.api_key)
+        return self._api_keys.list_api_keys(key.api_key)
 
     # -- disposable tokens ----------------------------------------------------------------------
 

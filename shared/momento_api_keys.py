@@ -110,7 +110,7 @@ class ApiKeysHttpApi:
         path = "/api-keys/" + quote(key_id, safe="")
         self._call("DELETE", path, api_key, "revoke API key", None)
 
-    def list_keys(self, api_key: str) -> tuple[ListedV2Key, ...]:
+    def list_api_keys(self, api_key: str) -> tuple[ListedV2Key, ...]:
         """Every v2 key of the account, following `next_token` (present only when there are more)."""
         found: list[ListedV2Key] = []
         token: str | None = None

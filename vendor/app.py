@@ -9,6 +9,12 @@ Metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, default `MomentoKeyGuard`; di
 `TokensVended` (200), `VendRefused` (other 4xx), `VendThrottled` (429), `VendUnavailable` (503),
 `VendFailed` (500: misconfiguration or a bug). A 429 from the vendor's own quota rules also counts
 `MintBudgetExceeded` (a principal's mint budget) or `AuthQuotaReserved` (the rotator's headroom).
+
+Cold start and hot path (docs/design.md, Performance): tracing is wired in only when Powertools
+would trace (`tracing_enabled`), because `Tracer()` imports the X-Ray SDK even when disabled (about
+a seventh of the vendor's import); the metric line is serialized once per name
+(`vendor.outcome_metrics`); boto3 and the Momento SDK are imported by `vendor.wiring` on the first
+request, not here.
 """
 
 from __future__ import annotations
@@ -21,16 +27,16 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from shared.errors import (
-    AuthQuotaReservedError,
     BadRequestError,
     ConfigError,
     KeyGuardError,
@@ -42,6 +48,7 @@ from shared.errors import (
     VendingError,
 )
 from vendor.identity import Identity, identify
+from vendor.outcome_metrics import OutcomeMetrics
 from vendor.request_json import BadEventError, event_problem
 from vendor.settings import VendorSettings
 from vendor.token_label import parse_label
@@ -53,7 +60,18 @@ DEFAULT_METRICS_NAMESPACE = "MomentoKeyGuard"
 logger = Logger(service="keyguard-vendor")
 copy_config_to_registered_loggers(source_logger=logger, include={"vendor", "shared"})
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE)
-tracer = Tracer()
+outcomes = OutcomeMetrics(metrics)
+
+
+def tracing_enabled(environ: Mapping[str, str]) -> bool:
+    """Powertools' own rule (`Tracer._is_tracer_disabled`): in Lambda, not under SAM/Chalice local,
+    and not switched off by POWERTOOLS_TRACE_DISABLED. Checked before anything imports X-Ray."""
+    if resolve_truthy_env_var_choice(env=environ.get("POWERTOOLS_TRACE_DISABLED", "false")):
+        return False
+    in_lambda = bool(environ.get("LAMBDA_TASK_ROOT"))
+    emulated = bool(environ.get("AWS_SAM_LOCAL") or environ.get("AWS_CHALICE_CLI_MODE"))
+    return in_lambda and not emulated
+
 
 TOKEN_PATH = "/token"
 #: Momento's TVM example clients fetch the API root: an alias of TOKEN_PATH.
@@ -148,6 +166,8 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
         headers = {"Allow": ALLOWED_METHODS} if isinstance(exc, MethodNotAllowedError) else None
         if isinstance(exc, MintRefusedError):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
+            name = "MintBudgetExceeded" if isinstance(exc, MintBudgetExceededError) else "AuthQuotaReserved"
+            outcomes.also(name)
         if exc.status >= 500:
             logger.error("vending failed", extra={"error": exc.code})
         return _error(exc.status, exc.code, str(exc), headers)
@@ -208,35 +228,31 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def _instrumented(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response = _respond(event, context)
-    status = int(response["statusCode"])
-    metrics.add_metric(name=outcome_metric(status), unit=MetricUnit.Count, value=1)
-    refusal = refusal_metric(status, response.get("body"))
-    if refusal is not None:
-        metrics.add_metric(name=refusal, unit=MetricUnit.Count, value=1)
+def _counted(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    outcomes.begin()
+    try:
+        response = _respond(event, context)
+    except BaseException:
+        outcomes.count("VendFailed")  # an exception past the resolver's handlers is a failure too
+        raise
+    outcomes.count(outcome_metric(int(response["statusCode"])))
     return response
 
 
-#: The vendor's own quota refusals (429) by error code, each counted under its own metric too.
-_REFUSAL_METRICS = {
-    MintBudgetExceededError.code: "MintBudgetExceeded",
-    AuthQuotaReservedError.code: "AuthQuotaReserved",
-}
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def refusal_metric(status: int, body: Any) -> str | None:
-    """`MintBudgetExceeded` / `AuthQuotaReserved` for a 429 of the vendor's own rules, else None."""
-    if status != 429 or not isinstance(body, str):
-        return None
-    try:
-        code = json.loads(body).get("error")
-    except (ValueError, AttributeError):
-        return None
-    return _REFUSAL_METRICS.get(code)
+def _instrument(inner: Handler, environ: Mapping[str, str]) -> Handler:
+    """Logger context on every line; an X-Ray subsegment only where Powertools would trace."""
+    if tracing_enabled(environ):
+        from aws_lambda_powertools import Tracer
+
+        inner = Tracer().capture_lambda_handler(capture_response=False)(inner)
+    decorated: Handler = logger.inject_lambda_context(log_event=False)(inner)
+    return decorated
+
+
+_instrumented = _instrument(_counted, os.environ)
 
 
 def _plain(status: int, code: str, message: str) -> dict[str, Any]:

@@ -96,9 +96,11 @@ class SecretsManagerFaults:
         }
         return AWSResponse("https://secretsmanager.invalid/", rule.status, HTTPHeaders(), None), parsed
 
-    def _after(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _after(self, model: Any, context: dict[str, Any], parsed: Any = None, **_: Any) -> None:
         if context.get("keyguard_injected"):
             return
+        if isinstance(parsed, dict) and "Error" in parsed:
+            return  # only a call Secrets Manager carried out counts (not a refused conflict)
         if self._match(model.name, context.get("keyguard_params", {}), crash_after=True) is not None:
             raise Crash(f"crashed after {model.name} reached Secrets Manager")
 

@@ -196,3 +196,33 @@ def test_the_refresh_lambda_manual_event_rotates(env: RotatorStack) -> None:
     [result] = invoke({"SecretId": arn})["results"]
     assert (result["outcome"], result["previous_version_id"]) == ("rotated", before)
     assert_works(env.momento, value(env.client(), SECRET_ID)["apiKey"])
+
+
+def test_a_spent_refresh_token_raises_the_operator_action_alarm(
+    env: RotatorStack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from shared.momento_types import MasterKey
+
+    minted = env.mint_v1(30 * DAY)
+    env.create_secret(minted.console_json())
+    env.momento.refresh_v1(MasterKey(minted.api_key), minted.refresh_token)  # spent elsewhere
+    with pytest.raises(RotationFailedError, match="Momento console"):
+        invoke(event("rotate-now.json"))
+    out = capfd.readouterr().out
+    metrics = emf(out)
+    assert (metrics["OperatorActionRequired"], metrics["RotationFailed"]) == ([1.0], [1.0])
+
+
+def test_orphans_are_counted(env: RotatorStack, capfd: pytest.CaptureFixture[str]) -> None:
+    from rotator.engine import Outcome, RotationResult
+    from rotator.orphans import OrphanRecord
+
+    orphans = (
+        OrphanRecord("r-1", "v1", None, 1, False, "lost"),
+        OrphanRecord("r-2", "v2", "k-2", 1, True, "lost"),
+        OrphanRecord("r-3", "v2", "k-3", 1, False, "lost"),
+    )
+    app._record(RotationResult(SECRET_ID, Outcome.ROTATED, "due", orphans=orphans))
+    app.metrics.flush_metrics()
+    metrics = emf(capfd.readouterr().out)
+    assert (metrics["OrphanedKeys"], metrics["OrphansRevoked"]) == ([2.0], [1.0])

@@ -151,3 +151,21 @@ def test_a_successor_that_stopped_working_is_dropped_and_replaced(rstack: Rotato
     assert result.current_version_id != "77777777-7777-4777-8777-777777777777"
     assert_works(rstack.momento, value(rstack.client(), SECRET_ID)["apiKey"])
     assert_clean_after_rotation(rstack.client(), SECRET_ID)
+
+
+def test_a_long_outage_of_abandoned_claims_never_locks_the_secret(rstack: RotatorStack) -> None:
+    # Each run after a lease takes the next claim generation. Claims used to start at generation
+    # 0 and stop at 20: after 20 abandoned claims on one version (hours of an outage with an
+    # hourly schedule) every later run failed with rotation_state, for good.
+    minted = rstack.mint_v1(30 * DAY)
+    rstack.create_secret(minted.console_json())
+    rstack.clock.advance(21 * DAY)
+    for _ in range(22):
+        client = rstack.client()
+        SecretsManagerFaults(client).crash_after("PutSecretValue", when=staged("KEYGUARD_CLAIM"))
+        with pytest.raises(Crash):
+            rstack.rotation(client=client).run()
+        rstack.clock.advance(901)
+    result = rstack.rotation().run()
+    assert (result.outcome, result.strategy) == (Outcome.ROTATED, "refresh")
+    assert_works(rstack.momento, value(rstack.client(), SECRET_ID)["apiKey"])

@@ -101,3 +101,26 @@ def test_a_scheduled_run_finishes_a_native_rotation_left_after_create(rstack: Ro
     # AND Secrets Manager's later retries find nothing left to do
     assert step(rstack, "finishSecret") is Outcome.DONE
     assert_clean_after_rotation(rstack.client(), SECRET_ID)
+
+
+def test_test_secret_succeeds_when_a_scheduled_run_promoted_meanwhile(rstack: RotatorStack) -> None:
+    # GIVEN createSecret stored the successor, and testSecret has done its checks (DescribeSecret)
+    rstack.create_secret(rstack.mint_v1(30 * DAY).console_json())
+    stage_rotation_token(SECRET_ID, TOKEN)
+    step(rstack, "createSecret")
+    rotation = rstack.rotation()
+    # WHEN a scheduled run resumes and promotes it before testSecret reads it
+    assert rstack.rotation().run().outcome is Outcome.RESUMED
+    # THEN testSecret succeeds: the rotation is complete (before issue 11: not found as AWSPENDING)
+    result = rotation.test_pending(TOKEN)
+    assert (result.outcome, result.reason) == (Outcome.DONE, "rotation already complete")
+
+
+@pytest.mark.parametrize("name", ["testSecret", "finishSecret"])
+def test_a_step_before_create_secret_says_what_is_missing(rstack: RotatorStack, name: str) -> None:
+    version = rstack.create_secret(rstack.mint_v1(30 * DAY).console_json())
+    stage_rotation_token(SECRET_ID, TOKEN)
+    with pytest.raises(RotationStateError, match="createSecret has not run") as raised:
+        step(rstack, name)
+    assert "binary" not in str(raised.value)
+    assert holder(rstack.client(), SECRET_ID, "AWSCURRENT") == version

@@ -335,3 +335,53 @@ def test_native_rotation_waits_for_the_revoke_but_not_until_the_key_expires(rsta
     assert holder(rstack.client(), SECRET_ID, "AWSCURRENT") == token
     current = value(rstack.client(), SECRET_ID)
     assert_works(rstack.momento, current["apiKey"], current["endpoint"])
+
+
+def test_after_an_operator_rollback_the_grace_runs_from_the_rollback(rstack: RotatorStack) -> None:
+    # GIVEN v0 -> v1 (v0 revoked after its grace) -> v2, all by the rotator
+    _v2_secret(rstack)
+    rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
+    rstack.clock.advance(GRACE + 60)
+    assert rstack.rotation(v2_revoke_grace_seconds=GRACE).run().revoke.revoked  # type: ignore[union-attr]
+    sm = rstack.client()
+    v1_id = holder(sm, SECRET_ID, "AWSCURRENT")
+    rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
+    v2_id = holder(sm, SECRET_ID, "AWSCURRENT")
+    v2 = value(sm, SECRET_ID)
+    # WHEN an operator rolls back to v1 (the runbook's update-secret-version-stage)
+    rstack.clock.advance(120)
+    sm.update_secret_version_stage(
+        SecretId=SECRET_ID,
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=v1_id or "",
+        RemoveFromVersionId=v2_id or "",
+    )
+    assert holder(sm, SECRET_ID, "AWSPREVIOUS") == v2_id
+    # THEN the key current minutes ago keeps its whole grace (before issue 11: revoked at once,
+    # since v1's own promotion record dated from long before)
+    rstack.clock.advance(120)
+    soon = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert soon.revoke is not None
+    assert not soon.revoke.revoked
+    assert_works(rstack.momento, v2["apiKey"], v2["endpoint"])
+    # AND it is revoked once the grace from the rollback has passed
+    rstack.clock.advance(GRACE)
+    late = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
+    assert late.revoke is not None
+    assert late.revoke.revoked
+    assert_refused(rstack.momento, v2["apiKey"], v2["endpoint"])
+
+
+def test_a_never_expiring_v2_key_gets_an_expiring_successor(rstack: RotatorStack) -> None:
+    minted = rstack.mint_v2(None)
+    rstack.create_secret(
+        {"apiKey": minted.api_key, "endpoint": minted.endpoint, "keyId": minted.key_id, "roleId": "owner"}
+    )
+    assert rstack.rotation().run().outcome is Outcome.SKIPPED
+    rotated = rstack.rotation().run(force=True)
+    assert rotated.outcome is Outcome.ROTATED
+    # a never-expiring successor could only ever be retired by a person: 30 days instead
+    assert value(rstack.client(), SECRET_ID)["validUntil"] == pytest.approx(rstack.clock() + 30 * DAY, abs=5)
+    # and no configuration can ask for more than a year
+    with pytest.raises(ConfigError, match="GENERATED_KEY_VALID_SECONDS"):
+        rstack.settings(generated_key_valid_seconds=2 * 365 * DAY)

@@ -26,7 +26,8 @@ ROTATOR_EVENTS = EVENTS / "rotator"
 #: The secret name the rotator's sample events use.
 SECRET_NAME = "momento/master-key"
 NATIVE_STEPS = ("create-secret.json", "set-secret.json", "test-secret.json", "finish-secret.json")
-COVERED = {"scheduled.json", "rotate-now.json", *NATIVE_STEPS}
+MANUAL_EVENTS = ("rotate-now.json", "refresh-lambda-manual.json")
+COVERED = {"scheduled.json", *MANUAL_EVENTS, *NATIVE_STEPS}
 
 
 def stages(sm: SecretsManagerClient, secret_id: str) -> dict[str, list[str]]:
@@ -74,7 +75,9 @@ def test_scheduled_run_keeps_a_fresh_key(
     assert stages(sm, arn) == before
 
 
+@pytest.mark.parametrize("event", MANUAL_EVENTS)
 def test_rotate_now_replaces_the_key(
+    event: str,
     invoke: Invoke,
     sam_env_vars: WriteEnvVars,
     seed_secret: SeedSecret,
@@ -85,7 +88,7 @@ def test_rotate_now_replaces_the_key(
     old_version = version_with(sm, arn, "AWSCURRENT")
     old_key = api_key(sm, arn, "AWSCURRENT")
     # WHEN a person forces a rotation (the event names the secret)
-    entry = run(invoke, sam_env_vars, "rotate-now.json", arn)
+    entry = run(invoke, sam_env_vars, event, arn)
     # THEN a new key from the Momento server is AWSCURRENT and the old version is AWSPREVIOUS
     assert entry["outcome"] == "rotated", entry
     new_version = version_with(sm, arn, "AWSCURRENT")

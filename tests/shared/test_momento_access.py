@@ -121,17 +121,13 @@ def test_refresh_of_a_v2_key_is_an_invalid_request(access: SdkMomentoAccess, v2:
 
 
 @pytest.mark.parametrize("valid_for", [None, 3600])
-def test_generate_v1_with_a_super_user_key(
-    access: SdkMomentoAccess, momento_server: MomentoLocalServer, v1: MasterKey, valid_for: int | None
+def test_a_v1_super_user_key_cannot_generate_a_super_user_key(
+    access: SdkMomentoAccess, v1: MasterKey, valid_for: int | None
 ) -> None:
-    issued = access.generate_v1(v1, valid_for)
-
-    access.check_key(MasterKey(issued.api_key))
-    assert issued.refresh_token is not None
-    if valid_for is None:
-        assert issued.valid_until is None
-    else:
-        assert issued.valid_until == int(momento_server.clock.now()) + valid_for
+    # Momento's rule (JS SDK integration tests, auth-client.ts): PERMISSION_ERROR. This is why
+    # the rotator has no "generate" fallback for a spent refresh token.
+    with pytest.raises(MomentoPermissionError):
+        access.generate_v1(v1, valid_for)
 
 
 def test_generate_v1_with_a_data_only_key_is_a_permission_error(
@@ -368,7 +364,7 @@ def test_mint_with_a_data_only_key_is_a_permission_error(
 
 def test_mint_above_the_lifetime_cap_is_an_invalid_request(access: SdkMomentoAccess, v1: MasterKey) -> None:
     with pytest.raises(MomentoInvalidRequestError):
-        access.mint_token(v1, (CachePermission("c", CacheRole.READ_ONLY),), 10 * 3600, None)
+        access.mint_token(v1, (CachePermission("c", CacheRole.READ_ONLY),), 26 * 3600, None)
 
 
 def test_v2_key_mints_tokens(access: SdkMomentoAccess, v2: MasterKey) -> None:
@@ -501,3 +497,23 @@ def test_clients_are_reused_per_key_and_rebuilt_after_eviction(
         momento_server.clock.advance(1)
         access.check_key(first)  # and they come back on demand
         assert access._entry(first) is not entry
+
+
+def test_mints_decode_the_master_key_once(
+    access: SdkMomentoAccess, v1: MasterKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shared.key_claims
+    from shared.permissions import CachePermission, CacheRole
+
+    decoded = {"n": 0}
+    original = shared.key_claims._jwt_payload
+
+    def counting(token: str) -> dict[str, object] | None:
+        decoded["n"] += 1
+        return original(token)
+
+    monkeypatch.setattr(shared.key_claims, "_jwt_payload", counting)
+    permission = (CachePermission(cache="orders", role=CacheRole.READ_ONLY),)
+    for _ in range(5):
+        access.mint_token(v1, permission, 60, "caller")
+    assert decoded["n"] <= 1

@@ -8,6 +8,7 @@ code before issue 13, and the budget test also fails with per-container counters
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,12 +52,16 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
         stack.secretsmanager_client().create_secret(
             Name=SECRET_ID, SecretString=json.dumps(stack.momento.mint_master_key().console_json())
         )
+        stack.secretsmanager_client().create_secret(
+            Name="fleet/token-cache-key", SecretString=secrets.token_urlsafe(48)
+        )
         env = {
             **stack.env(),
             "SECRET_ID": SECRET_ID,
             "AUTH_MODE": "jwt",
             "VENDING_POLICY": FLEET_POLICY,
             "SHARED_TOKEN_CACHE_NAME": CACHE,
+            "SHARED_TOKEN_CACHE_KEY_SECRET_ID": "fleet/token-cache-key",
             "POWERTOOLS_METRICS_NAMESPACE": "FleetTest",
             "MINT_BUDGET_WINDOW_SECONDS": "3600",  # no test straddles a (fixed) window boundary
         }

@@ -192,13 +192,3 @@ def test_callers_of_a_shared_rule_get_one_token_naming_the_rule(
     time.sleep(0.34)  # the next headroom slot: this one is a new (per-caller) mint
     mine = body_of(built.invoke(event_for("browser-1")))
     assert mine["tokenId"] == "browser-1"
-
-
-def test_refusal_metrics_name_the_rule_that_refused() -> None:
-    from vendor.app import refusal_metric
-
-    assert refusal_metric(429, '{"error":"mint_budget_exceeded","message":"x"}') == "MintBudgetExceeded"
-    assert refusal_metric(429, '{"error":"auth_quota_reserved","message":"x"}') == "AuthQuotaReserved"
-    assert refusal_metric(429, '{"error":"momento_limit_exceeded","message":"x"}') is None
-    assert refusal_metric(200, '{"error":"mint_budget_exceeded"}') is None
-    assert refusal_metric(429, "not json") is None
