@@ -22,6 +22,7 @@ import gc
 import os
 import sys
 import time
+import timeit
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,8 @@ def main() -> int:
                 seed.handler(event)
             cpu["seed"] += time.process_time() - start
         result.add("cached vends per CPU-second (product)", 5 * block / cpu["product"], "/CPU-s")
+        reference = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
+        result.add("machine reference: sum(range(1000))", reference, "µs")
         result.add("cached vends per CPU-second (seed-001 TVM)", 5 * block / cpu["seed"], "/CPU-s")
         seed.close()
     result.write(args.json)

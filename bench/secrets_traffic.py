@@ -27,6 +27,7 @@ import os
 import random
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,9 +42,9 @@ from shared.momento_types import MasterKey  # noqa: E402
 
 HOUR = 3600.0
 #: Rotations at minute 30 plus these offsets (s), so no design's period lines up with all of them.
-ROTATION_OFFSETS = (0.5, 77.3, 151.1, 229.7)
-#: Virtual time starts at a fixed epoch so runs are comparable.
-EPOCH = 1_900_000_000.0
+ROTATION_OFFSETS = (0.5, 101.1, 229.7)
+#: Virtual time starts now: the stored keys' `validUntil` (30 days ahead) must stay in the future.
+EPOCH = float(int(time.time()))
 
 
 class VirtualClock:
@@ -72,6 +73,10 @@ class Design:
     serve: Callable[[], str]
     #: Called when Momento refused that key; returns the one to retry with, or None (the vend fails).
     refused: Callable[[], str | None]
+    #: What the rotator does after promoting `version_id` (publish the hint), if anything.
+    rotated: Callable[[str], None] = lambda _version_id: None
+    #: Momento calls this design made (hint reads and writes).
+    momento_calls: Callable[[], int] = lambda: 0
 
 
 def _counted_client(endpoint: str, counter: dict[str, int]) -> Any:
@@ -104,7 +109,9 @@ def run_design(
     writer.put_secret_value(SecretId=secret_id, SecretString=old)  # every design starts on `old`
     clock = VirtualClock()
     counter = {"calls": 0}
+    _UNCOUNT.clear()
     design = build(_counted_client(endpoint, counter), clock)
+    counter["calls"] -= sum(_UNCOUNT)
     rotated = False
     noticed: float | None = None
     failed = 0
@@ -114,7 +121,8 @@ def run_design(
         clock.now = EPOCH + t
         step += 1
         if not rotated and t >= rotate_at:
-            writer.put_secret_value(SecretId=secret_id, SecretString=new)
+            version = writer.put_secret_value(SecretId=secret_id, SecretString=new)["VersionId"]
+            design.rotated(version)
             rotated = True
         served = design.serve()
         if revoked and rotated and served == old:
@@ -127,7 +135,77 @@ def run_design(
             stale += 1
         if rotated and noticed is None and served == new:
             noticed = t - rotate_at
-    return {"calls": counter["calls"], "noticed_s": noticed, "failed": failed, "stale_vends": stale}
+    return {
+        "calls": counter["calls"],
+        "noticed_s": noticed,
+        "failed": failed,
+        "stale_vends": stale,
+        "momento_calls": design.momento_calls(),
+    }
+
+
+def product_with_hint(stack: BenchStack) -> Callable[[Any, VirtualClock], Design]:
+    """The deployed design: the rotator publishes the version hint in the shared Momento cache."""
+
+    def build(client: Any, clock: VirtualClock) -> Design:
+        from shared.config import CommonSettings, Env
+        from shared.momento_access import SdkMomentoAccess
+        from shared.version_hint import HINT_TTL_SECONDS, hint_item_key
+        from vendor.master_key import MasterKeySource, parse_with_secret_format
+        from vendor.wiring import MomentoVersionHint
+
+        access = SdkMomentoAccess(CommonSettings.read(Env(stack.env)))
+        _ACCESS.append(access)
+        by_key = {
+            stack.master["apiKey"]: json.dumps(stack.master),
+            stack.spare["apiKey"]: json.dumps(stack.spare),
+        }
+        calls = {"n": 0}
+
+        class Counted(MomentoVersionHint):
+            def read(self, key: MasterKey, secret_arn: str) -> str | None:
+                calls["n"] += 1
+                return super().read(key, secret_arn)
+
+            def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None:
+                calls["n"] += 1
+                super().write(key, secret_arn, version_id)
+
+        source = MasterKeySource(
+            client,
+            _SECRET_ID[0],
+            30.0,
+            parser=parse_with_secret_format,
+            clock=clock,
+            hint=Counted(access, "keyguard-tokens"),
+        )
+        arn = client.describe_secret(SecretId=_SECRET_ID[0])["ARN"]
+        client_calls_before_start = 1  # the ARN lookup above is the harness's, not the design's
+
+        def publish(version_id: str) -> None:  # what rotator/version_hint.py does after promotion
+            new_key = MasterKey(api_key=stack.spare["apiKey"])
+            access.cache_set(new_key, "keyguard-tokens", hint_item_key(arn), version_id, HINT_TTL_SECONDS)
+
+        # The rotator published the first version's hint when it promoted it.
+        first = MasterKey(api_key=stack.master["apiKey"])
+        current = client.describe_secret(SecretId=_SECRET_ID[0])["VersionIdsToStages"]
+        version = next(v for v, stages in current.items() if "AWSCURRENT" in stages)
+        access.cache_set(first, "keyguard-tokens", hint_item_key(arn), version, HINT_TTL_SECONDS)
+        _UNCOUNT.append(client_calls_before_start + 1)
+        return Design(
+            "product MasterKeySource + version hint (hint every 2 s, DescribeSecret every 15 min)",
+            lambda: by_key[source.get().api_key],
+            lambda: by_key[source.force_refresh().api_key],
+            publish,
+            lambda: calls["n"],
+        )
+
+    return build
+
+
+#: SdkMomentoAccess objects to close at the end; harness-made calls not to count per design.
+_ACCESS: list[Any] = []
+_UNCOUNT: list[int] = []
 
 
 def product(interval: float) -> Callable[[Any, VirtualClock], Design]:
@@ -184,10 +262,11 @@ def secretsmanager_caching(client: Any, clock: VirtualClock) -> Design:
     )
 
 
-def designs() -> list[tuple[str, Callable[[Any, VirtualClock], Design], bool]]:
+def designs(stack: BenchStack) -> list[tuple[str, Callable[[Any, VirtualClock], Design], bool]]:
     """(key, builder, re-reads when Momento refuses the key)."""
     return [
-        ("product", product(30.0), True),
+        ("product", product_with_hint(stack), True),
+        ("product_polling_only", product(30.0), True),
         ("powertools_300", powertools(None), False),
         ("powertools_30", powertools(30), False),
         ("powertools_5", powertools(5), False),
@@ -208,7 +287,7 @@ def main() -> int:
             f"Secrets Manager traffic, one container-hour, a vend every {args.request_every:g} s, "
             "rotation at 30 min"
         )
-        for key, build, backstop in designs():
+        for key, build, backstop in designs(stack):
             kept = [
                 run_design(build, stack, args.request_every, args.seed, HOUR / 2 + o, revoked=False)
                 for o in ROTATION_OFFSETS
@@ -228,6 +307,11 @@ def main() -> int:
             else:  # nothing to fall back on: every vend with the old key after the rotation fails
                 failed = statistics.mean(r["stale_vends"] for r in kept)
             result.add(f"{key}: failed vends per rotation (old key refused)", failed, "vends")
+            momento = statistics.median(r["momento_calls"] for r in kept)
+            if momento:
+                result.add(f"{key}: Momento calls per container-hour (hint reads)", momento, "calls")
+        for access in _ACCESS:
+            access.close()
     result.write(args.json)
     return 0
 

@@ -61,13 +61,21 @@ def main() -> int:
         for cache in ("tenant-acme", "public", "keyguard-tokens"):
             stack.momento.create_cache(cache)
         sm = stack.secretsmanager_client()
+        sm.create_secret(Name="bench/token-cache-key", SecretString="bench-" + "k" * 58)
         sm.create_secret(
             Name=SECRET_ID, SecretString=json.dumps(stack.momento.mint_master_key().console_json())
         )
 
         def app(**env: str) -> Any:
             settings = VendorSettings.from_environ(
-                {**stack.env(), "SECRET_ID": SECRET_ID, "AUTH_MODE": "jwt", "VENDING_POLICY": policy, **env}
+                {
+                    **stack.env(),
+                    "SECRET_ID": SECRET_ID,
+                    "SHARED_TOKEN_CACHE_KEY_SECRET_ID": "bench/token-cache-key",
+                    "AUTH_MODE": "jwt",
+                    "VENDING_POLICY": policy,
+                    **env,
+                }
             )
             access = SdkMomentoAccess(settings.common)
             closers.append(access)

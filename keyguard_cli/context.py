@@ -56,11 +56,14 @@ class Context:
             from botocore.config import Config
 
             common = self.common
-            kwargs: dict[str, Any] = {"config": Config(retries={"max_attempts": 3, "mode": "standard"})}
+            # SecretStore retries Secrets Manager itself (bounded, typed); botocore's would multiply them.
+            attempts = 1 if service == "secretsmanager" else 3
+            retries: Any = {"total_max_attempts": attempts, "mode": "standard"}
+            kwargs: dict[str, Any] = {"config": Config(retries=retries, connect_timeout=5, read_timeout=15)}
             if self.local:
                 kwargs.update(_LOCAL_CREDENTIALS)
-                if service == "secretsmanager" or service == "ssm":
-                    kwargs["endpoint_url"] = common.secrets_manager_endpoint_url
+                # moto's server answers every service on one port (Secrets Manager, SSM, CloudFormation).
+                kwargs["endpoint_url"] = common.secrets_manager_endpoint_url
                 session = boto3.Session(
                     region_name=self.region or self.environ.get("AWS_REGION") or "us-east-1"
                 )
@@ -70,6 +73,14 @@ class Context:
                     raise ConfigError(["no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION"])
             self._clients[service] = session.client(service, **kwargs)  # type: ignore[call-overload]
         return self._clients[service]
+
+    def where(self) -> str:
+        """Where AWS calls went, for error messages (a wrong region looks like a missing secret)."""
+        if self.local:
+            return "the local stack"
+        client = self._clients.get("secretsmanager")
+        region = client.meta.region_name if client is not None else self.region
+        return f"region {region}"
 
     def stack_outputs(self) -> dict[str, str]:
         """The CloudFormation outputs of `--stack` (secret ARNs, function ARNs, the API URL)."""

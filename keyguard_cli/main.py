@@ -41,6 +41,19 @@ def _common(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
+def _ttl(text: str) -> int:
+    """MAX_TOKEN_TTL_SECONDS as the vendor accepts it (vendor/settings.py)."""
+    from vendor.settings import MOMENTO_MAX_TOKEN_TTL_SECONDS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 60 <= value <= MOMENTO_MAX_TOKEN_TTL_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be within 60..{MOMENTO_MAX_TOKEN_TTL_SECONDS}, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keyguard", description="See and steer the Momento master key's life (momento-key-guard)."
@@ -55,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("secrets", nargs="*", metavar="SECRET_ID")
     status.add_argument("--no-orphans", action="store_true", help="do not list the account's v2 keys")
+    status.add_argument(
+        "--no-metrics", action="store_true", help="do not read the rotator's CloudWatch metrics"
+    )
+    status.add_argument(
+        "--check-key", action="store_true", help="prove the current key works (mints a one-minute token)"
+    )
     status.add_argument("--function", help="rotator function whose settings (lease, grace) to use")
 
     rotate = sub.add_parser("rotate", parents=[shared], help="run one rotation through the rotator")
@@ -72,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = policy_sub.add_parser("check", parents=[shared], help="report every problem and sample grants")
     check.add_argument("file", metavar="FILE")
     check.add_argument("--as", dest="identities", action="append", default=[], metavar="CLAIMS.json")
-    check.add_argument("--max-ttl", type=int, default=3600, help="MAX_TOKEN_TTL_SECONDS (default 3600)")
+    check.add_argument("--max-ttl", type=_ttl, default=3600, help="MAX_TOKEN_TTL_SECONDS (default 3600)")
     check.add_argument("--shared-token-cache", default=None, help="SHARED_TOKEN_CACHE_NAME, if any")
     check.add_argument("--auth-mode", default="jwt", choices=("jwt", "lambda", "iam"))
     check.add_argument("--groups-claim", default="cognito:groups")
@@ -85,16 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rotator_settings(ctx: Context, function: str | None) -> Any:
-    """The rotator's settings: the deployed function's environment when known, else this shell's."""
-    from rotator.settings import RotatorSettings
-
+def _rotator_environ(ctx: Context, function: str | None) -> dict[str, str]:
+    """The rotator's environment: the deployed function's when known, over this shell's."""
     environ = dict(ctx.environ)
     name = function or (ctx.stack_outputs().get("RotatorFunctionArn") if ctx.stack_name else None)
     if name and not ctx.local:
-        config = ctx.client("lambda").get_function_configuration(FunctionName=name)
+        try:
+            config = ctx.client("lambda").get_function_configuration(FunctionName=name)
+        except (ClientError, BotoCoreError) as exc:
+            # Status and rollback still work with the defaults; say which numbers may differ.
+            print(
+                f"note: cannot read the rotator's settings from {name} ({_failure(exc)[1]}); "
+                "claim lease and revoke grace are the defaults or this shell's",
+                file=sys.stderr,
+            )
+            config = {}
         deployed = config.get("Environment", {}).get("Variables", {})
         environ.update({k: v for k, v in deployed.items() if k not in {"SECRETS_MANAGER_ENDPOINT_URL"}})
+    return environ
+
+
+def _rotator_settings(ctx: Context, function: str | None, environ: dict[str, str] | None = None) -> Any:
+    """The rotator's settings, read by the rotator's own settings code."""
+    from rotator.settings import RotatorSettings
+
+    environ = dict(_rotator_environ(ctx, function) if environ is None else environ)
     environ.setdefault("SECRET_IDS", "unused")
     return RotatorSettings.read(environ)
 
@@ -111,25 +145,64 @@ def _momento(ctx: Context) -> Any:
     return SdkMomentoAccess(ctx.common)
 
 
+def _located(ctx: Context, exc: KeyGuardError) -> str:
+    """The error's message, naming the region when a wrong one is the likely cause."""
+    from shared.errors import SecretNotFoundError, SecretStoreError
+
+    if isinstance(exc, SecretNotFoundError | SecretStoreError):
+        return f"{exc} [{ctx.where()}; check --region / --profile]"
+    return str(exc)
+
+
 def _cmd_status(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
-    from keyguard_cli.momento_keys import KeyListing
     from keyguard_cli.status import read_status
 
-    settings = _rotator_settings(ctx, args.function)
-    lister = None
-    if not args.no_orphans:
-        listing = KeyListing(ctx.common.momento_api_keys_url, ctx.common.momento_timeout_seconds)
-        lister = listing.list_keys
+    rotator_environ = _rotator_environ(ctx, args.function)
+    settings = _rotator_settings(ctx, args.function, rotator_environ)
+    momento = _momento(ctx)
+
+    def lister(secret: Any) -> list[tuple[str, str]]:
+        return [(key.key_id, key.description) for key in momento.list_v2_keys(secret.master_key())]
+
     reports = []
     ok = True
-    for secret_id in ctx.secret_ids(args.secrets):
-        try:
-            report = read_status(_store(ctx, secret_id), settings, ctx.clock(), lister)
-        except KeyGuardError as exc:
-            report = {"secret_id": secret_id, "error": exc.code, "message": str(exc)}
-        ok = ok and not report.get("error") and not report.get("problems")
-        reports.append(report)
-    return {"secrets": reports}, ok
+    try:
+        for secret_id in ctx.secret_ids(args.secrets):
+            try:
+                report = read_status(
+                    _store(ctx, secret_id),
+                    settings,
+                    ctx.clock(),
+                    None if args.no_orphans else lister,
+                    momento if args.check_key else None,
+                )
+            except KeyGuardError as exc:
+                report = {"secret_id": secret_id, "error": exc.code, "message": _located(ctx, exc)}
+            except (BotoCoreError, ClientError, ValueError) as exc:
+                # One odd secret must not hide the others' state.
+                code, message = _failure(exc)
+                report = {"secret_id": secret_id, "error": code, "message": message}
+            ok = ok and not report.get("error") and not report.get("problems")
+            reports.append(report)
+    finally:
+        momento.close()
+    answer: dict[str, Any] = {"secrets": reports}
+    if not args.no_metrics:
+        answer["rotator_metrics"] = _recent(ctx, rotator_environ)
+    return answer, ok
+
+
+def _recent(ctx: Context, environ: dict[str, str]) -> dict[str, Any]:
+    """The rotator's outcomes over the last week (CloudWatch); an error is reported, not raised."""
+    from keyguard_cli.metrics import recent_outcomes
+
+    namespace = environ.get("POWERTOOLS_METRICS_NAMESPACE") or "MomentoKeyGuard"
+    service = environ.get("POWERTOOLS_SERVICE_NAME") or "keyguard-rotator"
+    try:
+        outcomes = recent_outcomes(ctx.client("cloudwatch"), namespace, service, ctx.clock())
+    except (ClientError, BotoCoreError, KeyGuardError) as exc:
+        return {"namespace": namespace, "service": service, "error": _failure(exc)[1]}
+    return {"namespace": namespace, "service": service, "days": 7, "outcomes": outcomes}
 
 
 def _cmd_rotate(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any], bool]:

@@ -32,7 +32,9 @@ def read_json(path: str, what: str) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{what} {path!r}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ConfigError([f"{what} {path!r}: not UTF-8 text"]) from None
+    except OSError as exc:
         raise ConfigError([f"{what} {path!r}: cannot read it ({type(exc).__name__})"]) from None
     try:
         return json.loads(text)
@@ -154,6 +156,8 @@ def check_policy(
             f"{size} bytes compacted: Lambda allows 4 KB for all environment variables together; "
             "serve it from SSM Parameter Store or AppConfig (VendingPolicySource, see vendor/README.md)"
         )
+    if isinstance(document, dict) and document.get("rules") == []:
+        notes.append("no rules: every caller is refused (403)")
     report["notes"] = notes
     if report["problems"]:
         report["valid"] = False

@@ -27,14 +27,19 @@ def _status(report: dict[str, Any], now: float) -> list[str]:
             continue
         key = secret.get("key")
         if key:
-            expiry = "never expires" if key["expires_at"] is None else when(key["expires_at"], now)
+            expiry = "never" if key["expires_at"] is None else when(key["expires_at"], now)
             left = "" if key["hours_left"] is None else f", {key['hours_left']:.1f} h left"
             lines.append(f"  key: {key['kind']} ({key['shape']} shape), expires {expiry}{left}")
             if key["key_id"]:
                 lines.append(f"       key id {key['key_id']}, role {key['role_id'] or '-'}")
+        check = secret.get("key_check")
+        if check:
+            lines.append(
+                f"  key check: {'works (minted a one-minute token)' if check['works'] else check['error']}"
+            )
         rotation = secret.get("rotation")
         if rotation:
-            how = " then ".join(rotation["strategies"]) or "cannot rotate"
+            how = " then ".join(rotation["strategies"]) or "nothing: it cannot rotate (see PROBLEM)"
             lines.append(
                 f"  next rotation: {'due' if rotation['due'] else 'not due'} "
                 f"({rotation['reason']}); via {how}"
@@ -70,8 +75,10 @@ def _status(report: dict[str, Any], now: float) -> list[str]:
         elif secret.get("previous_revoked"):
             lines.append("  pending revoke: none (AWSPREVIOUS is revoked)")
         orphans = secret.get("orphans")
-        if orphans is None:
+        if orphans is None and key and key["generation"] == "v1":
             lines.append("  orphans: not checked (v1 keys cannot be listed or revoked)")
+        elif orphans is None:
+            lines.append("  orphans: not checked")
         elif not orphans:
             lines.append("  orphans: none")
         else:
@@ -82,6 +89,16 @@ def _status(report: dict[str, Any], now: float) -> list[str]:
         lines.append(f"  last rotation: {last.get('outcome')}{at}: {last.get('detail')}")
         lines.extend(f"  PROBLEM: {p}" for p in secret.get("problems") or [])
         lines.append("")
+    recent = report.get("rotator_metrics")
+    if recent and recent.get("error"):
+        lines.append(f"rotator metrics ({recent['namespace']}): not read: {recent['error']}")
+    elif recent:
+        lines.append(
+            f"rotator runs, last {recent['days']} days (all secrets; CloudWatch {recent['namespace']}):"
+        )
+        for name, seen in recent["outcomes"].items():
+            last = f", last in the hour from {when(seen['last_hour'], now)}" if seen["last_hour"] else ""
+            lines.append(f"  {name}: {seen['count']}{last}")
     return lines
 
 

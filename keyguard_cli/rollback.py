@@ -13,9 +13,11 @@ this command closes before it moves anything:
    lease, so it is released (that rotation finished: its successor is the key rolled back from);
 4. the revoke grace of the key rolled back from must run from *now*, when it stopped being
    current, not from when it was promoted (it was current minutes ago; revoking it at once
-   would break every holder of a token minted with it). Before the move, a `KEYGUARD_PROMOTED`
-   record (the engine's own, see `rotator/engine.py`) says the restored version became current
-   now; written first, so a failure in between leaves only a longer grace, never a shorter one.
+   would break every holder of a token minted with it). The rotator notices a changed
+   AWSCURRENT/AWSPREVIOUS pair itself and records it when its next run sees it, which is later
+   (a longer grace); before the move this command writes the engine's own `KEYGUARD_PROMOTED`
+   record for the new pair with the rollback's time, so the grace is exact. Written first, a
+   failure in between leaves only a longer grace, never a shorter one.
 
 Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT leaves, so rolling back twice rolls
 forward again. Without `--yes` nothing changes: the plan is reported.
@@ -23,12 +25,10 @@ forward again. Without `--yes` nothing changes: the plan is reported.
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 from keyguard_cli.status import claim_status, key_kind
-from rotator.engine import CLAIM_LABEL, PROMOTED_LABEL, REVOKED_LABEL
+from rotator.engine import CLAIM_LABEL, PROMOTED_LABEL, REVOKED_LABEL, Rotation
 from rotator.secret_store import CURRENT, PENDING, PREVIOUS, SecretStore
 from rotator.settings import RotatorSettings
 from shared.errors import (
@@ -48,11 +48,24 @@ class RollbackRefusedError(RotationStateError):
     code = "rollback_refused"
 
 
+def _warnings_for(
+    secret_id: str, restored: MasterSecret, demoted: MasterSecret | None, grace: int, now: float
+) -> list[str]:
+    if demoted is None:
+        return ["the value rolled back from is no key secret (nothing to revoke); it stays as AWSPREVIOUS"]
+    return _warnings(secret_id, restored, demoted, grace, now)
+
+
 def _warnings(
     secret_id: str, restored: MasterSecret, demoted: MasterSecret, grace: int, now: float
 ) -> list[str]:
     notes: list[str] = []
-    if demoted.generation is KeyGeneration.V2:
+    if demoted.generation is KeyGeneration.V2 and demoted.key_id is None:
+        notes.append(
+            "the key rolled back from has no keyId, so no rotator run can revoke it: revoke it in the "
+            "Momento console once its tokens have expired, and attach KEYGUARD_REVOKED to its version"
+        )
+    elif demoted.generation is KeyGeneration.V2:
         due = now + grace
         notes.append(
             "the key rolled back from stays valid as AWSPREVIOUS; a rotator run revokes it after its "
@@ -105,9 +118,14 @@ def rollback(
         raise RollbackRefusedError(f"the AWSPREVIOUS key of {store.secret_id!r} has been revoked")
     try:
         restored = parse_secret(store.secret_id, store.get(version_id=previous_id).secret_string)
-        demoted = parse_secret(store.secret_id, store.get(version_id=current_id).secret_string)
     except SecretFormatError as exc:
-        raise RollbackRefusedError(f"cannot roll back: {exc}") from None
+        raise RollbackRefusedError(f"cannot roll back to AWSPREVIOUS: {exc}") from None
+    try:
+        demoted: MasterSecret | None = parse_secret(
+            store.secret_id, store.get(version_id=current_id).secret_string
+        )
+    except SecretFormatError:
+        demoted = None  # a broken value put by hand: rolling back away from it is the point
     if restored.valid_until is not None and restored.valid_until <= now:
         raise RollbackRefusedError(f"the AWSPREVIOUS key of {store.secret_id!r} has expired")
     try:
@@ -115,6 +133,10 @@ def rollback(
     except (MomentoAuthenticationError, MomentoPermissionError) as exc:
         raise RollbackRefusedError(
             f"Momento refuses the AWSPREVIOUS key of {store.secret_id!r} ({exc.code}); it cannot serve"
+        ) from None
+    except ValueError as exc:  # the SDK could not even decode it
+        raise RollbackRefusedError(
+            f"the AWSPREVIOUS key of {store.secret_id!r} is malformed ({type(exc).__name__}); it cannot serve"
         ) from None
     plan: dict[str, Any] = {
         "secret_id": store.secret_id,
@@ -127,7 +149,7 @@ def rollback(
             "key_id": restored.key_id,
         },
         "claim": None if claim is None else claim["state"],
-        "warnings": _warnings(store.secret_id, restored, demoted, settings.v2_revoke_grace_seconds, now),
+        "warnings": _warnings_for(store.secret_id, restored, demoted, settings.v2_revoke_grace_seconds, now),
     }
     if not apply:
         return plan
@@ -137,8 +159,9 @@ def rollback(
         # the key rolled back from); left in place, it would block the next rotation for its lease.
         store.move_stage(CLAIM_LABEL, to_version=None, from_version=restored_claim["version_id"])
     if restored.generation is KeyGeneration.V2:
-        record = {"keyguardPromoted": previous_id, "promotedAt": int(now), "by": "keyguard rollback"}
-        store.put(str(uuid.uuid4()), json.dumps(record), (PROMOTED_LABEL,))
+        # The engine's own record of "this version replaced that one, now" (`_record_promotion`).
+        engine = Rotation(store, momento, settings, lambda: now)
+        engine._record_promotion(state.arn, previous_id, current_id, state.version_with(PROMOTED_LABEL))
     store.move_stage(CURRENT, to_version=previous_id, from_version=current_id)
     after = store.describe()
     if after.version_with(PREVIOUS) != current_id:

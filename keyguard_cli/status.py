@@ -22,16 +22,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rotator.engine import CLAIM_LABEL, PROMOTED_LABEL, REVOKED_LABEL, _derived_id, rotation_due
+from rotator.engine import CLAIM_LABEL, PROMOTED_LABEL, REVOKED_LABEL, rotation_due
+from rotator.orphans import read_orphans, rotation_id_of
 from rotator.secret_store import CURRENT, PENDING, PREVIOUS, SecretState, SecretStore, StoredVersion
 from rotator.settings import RotatorSettings
 from rotator.strategies import plan
 from shared.errors import KeyGuardError, SecretFormatError
+from shared.momento_access import MomentoAccess
 from shared.secret_format import KeyGeneration, MasterSecret, parse_secret
 
 #: (key_id, description) of every live v2 key of the account, listed with the current key.
 KeyLister = Callable[[MasterSecret], Iterable[tuple[str, str]]]
-_DESCRIPTION_PREFIX = "keyguard rotation "
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,8 @@ def claim_status(
     for_version = record.get("forVersion")
     until = claimed + lease_seconds
     generation = record.get("generation")
-    successor = (
-        _derived_id(state.arn, current_id, "pending", generation) if isinstance(generation, int) else None
-    )
-    stored = successor is not None and PENDING not in state.stages.get(successor, (PENDING,))
+    successor = record.get("pendingVersion")
+    stored = isinstance(successor, str) and PENDING not in state.stages.get(successor, (PENDING,))
     if for_version != current_id or stored:
         # A claim on a version that is no longer current, or whose successor was stored and moved on
         # (a rollback made its version current again): that rotation completed.
@@ -118,9 +117,16 @@ def claim_status(
 
 
 def promoted_at(store: SecretStore, state: SecretState, current_id: str) -> float | None:
-    """When the current version became AWSCURRENT, if a `KEYGUARD_PROMOTED` record says so."""
+    """When AWSCURRENT moved to this version from AWSPREVIOUS, if a `KEYGUARD_PROMOTED` record says so.
+
+    The engine's `_current_since` rule: the record must name this pair (older records name only
+    the promoted version); otherwise the next run records the pair with its own time.
+    """
     record = _record(store, state.version_with(PROMOTED_LABEL))
     if record is None or record.get("keyguardPromoted") != current_id:
+        return None
+    previous_id = state.version_with(PREVIOUS)
+    if record.get("replaced", previous_id) != previous_id:
         return None
     value = record.get("promotedAt")
     return float(value) if isinstance(value, int | float) else None
@@ -177,12 +183,27 @@ def orphans(
     names = {store.secret_id, state.name, state.arn}
     found = []
     for key_id, description in lister(secret):
-        if not description.startswith(_DESCRIPTION_PREFIX) or key_id in held:
+        rotation = rotation_id_of(description)
+        if rotation is None or key_id in held:
             continue
-        rotation, _, of = description[len(_DESCRIPTION_PREFIX) :].partition(" of ")
-        if of in names:
+        if description.rpartition(" of ")[2] in names:
             found.append({"key_id": key_id, "rotation_id": rotation, "description": description})
     return found
+
+
+def key_check(momento: MomentoAccess, secret: MasterSecret) -> dict[str, Any]:
+    """The engine's own proof that a key works (`check_key`: mint a one-minute token)."""
+    try:
+        momento.check_key(secret.master_key())
+    except KeyGuardError as exc:
+        return {"works": False, "error": f"{exc.code}: {exc}"}
+    except ValueError as exc:
+        # The SDK decodes the key before any call; a word that is no key fails there (untyped).
+        return {
+            "works": False,
+            "error": f"malformed key: the Momento SDK cannot read it ({type(exc).__name__})",
+        }
+    return {"works": True, "error": None}
 
 
 def _read_versions(store: SecretStore, state: SecretState) -> _Versions:
@@ -201,7 +222,9 @@ def _rotation(
 ) -> dict[str, Any]:
     due, reason = rotation_due(secret, versions.current.created_at, now, settings.rotation_threshold)
     try:
-        strategies = [s.name for s in plan(settings.strategy, secret, secret_id, settings.v2_role_id)]
+        planned: Any = plan(settings.strategy, secret, secret_id, settings.v2_role_id)
+        # One strategy, or the strategies in the order tried (the rotator has used both forms).
+        strategies = [s.name for s in (planned if isinstance(planned, tuple) else (planned,))]
         problem = None
     except KeyGuardError as exc:
         strategies, problem = [], str(exc)
@@ -209,7 +232,10 @@ def _rotation(
 
 
 def _last_rotation(
-    claim: dict[str, Any] | None, versions: _Versions, pending_revoke: dict[str, Any] | None
+    claim: dict[str, Any] | None,
+    versions: _Versions,
+    pending_revoke: dict[str, Any] | None,
+    promoted: float | None = None,
 ) -> dict[str, Any]:
     """What the stages say about the latest rotation (the run's own outcome is in the metrics)."""
     if claim is not None and claim["state"] == "held":
@@ -227,18 +253,30 @@ def _last_rotation(
             "detail": "a stored successor waits in AWSPENDING; the next run resumes it",
         }
     if claim is not None and claim["for_version"] == (versions.previous and versions.previous.version_id):
-        since = pending_revoke.get("grace_from") if pending_revoke else versions.current.created_at
+        since = promoted or (
+            pending_revoke.get("grace_from") if pending_revoke else versions.current.created_at
+        )
         return {"outcome": "rotated", "at": since, "detail": "AWSPREVIOUS was replaced by AWSCURRENT"}
-    if claim is not None:
+    if claim is not None and claim["state"] == "finished" and promoted is None:
         return {
             "outcome": "rolled_back_or_replaced",
             "detail": "AWSCURRENT is not the key the last claim rotated to",
+        }
+    if promoted is not None:
+        return {
+            "outcome": "replaced",
+            "at": promoted,
+            "detail": "AWSCURRENT replaced AWSPREVIOUS then (a rotation or a rollback)",
         }
     return {"outcome": "never", "detail": "no keyguard rotation recorded on this secret"}
 
 
 def read_status(
-    store: SecretStore, settings: RotatorSettings, now: float, lister: KeyLister | None = None
+    store: SecretStore,
+    settings: RotatorSettings,
+    now: float,
+    lister: KeyLister | None = None,
+    momento: MomentoAccess | None = None,
 ) -> dict[str, Any]:
     """The whole report for one secret; problems are listed, not raised, once the secret exists."""
     state = store.describe()
@@ -265,6 +303,10 @@ def read_status(
         report["last_rotation"] = _last_rotation(claim, versions, None)
         return report
     report["key"] = _key(secret, now)
+    if momento is not None:
+        report["key_check"] = key_check(momento, secret)
+        if not report["key_check"]["works"]:
+            problems.append(f"the current key does not work: {report['key_check']['error']}")
     report["rotation"] = _rotation(store.secret_id, secret, versions, settings, now)
     revoke = revoke_status(store, state, versions, secret, settings.v2_revoke_grace_seconds, now)
     report["pending_revoke"] = revoke if revoke is None or revoke["state"] != "revoked" else None
@@ -275,7 +317,18 @@ def read_status(
             report["orphans"] = orphans(store, state, versions, secret, lister)
         except KeyGuardError as exc:
             problems.append(f"could not list the account's v2 keys: {exc}")
-    report["last_rotation"] = _last_rotation(claim, versions, revoke)
+    recorded = read_orphans(store, state)
+    report["orphans_recorded"] = [entry.to_json() for entry in recorded]
+    for entry in recorded:
+        if not entry.revoked:
+            what = (
+                f"v2 key {entry.key_id}"
+                if entry.key_id
+                else "a v1 key (cannot be revoked; it lives until it expires)"
+            )
+            problems.append(f"orphan of rotation {entry.rotation_id} left alive: {what} ({entry.reason})")
+    promoted = promoted_at(store, state, versions.current.version_id) if versions.previous else None
+    report["last_rotation"] = _last_rotation(claim, versions, revoke, promoted)
     if revoke is not None and revoke["state"] == "no_key_id":
         problems.append("the AWSPREVIOUS v2 key has no keyId: revoke it in the Momento console by hand")
     if report["rotation"]["cannot_rotate"]:

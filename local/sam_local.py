@@ -133,7 +133,7 @@ def layer_baked_into_image(built_template: Path, name: str) -> Iterator[tuple[Pa
     image and given as `--invoke-image`: /opt/python holds the same files, /var/task the same
     code. Yields (template, image); removes the image and SAM's emulator image on it afterwards.
     """
-    import yaml  # type: ignore[import-untyped]
+    import yaml
 
     build_dir = built_template.parent
     image = f"keyguard/lambda-layered-{name}:3.12-x86_64"

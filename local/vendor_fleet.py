@@ -149,14 +149,25 @@ class VendorFleet:
 
 
 def main(argv: list[str]) -> int:
-    from local.api_gateway import serve
+    from http.server import ThreadingHTTPServer
+
+    from local.api_gateway import _make_request_handler
     from vendor.app import handler
+
+    class Server(ThreadingHTTPServer):
+        # API Gateway queues bursts; the stdlib default backlog of 5 resets them instead.
+        request_queue_size = 256
+        daemon_threads = True
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with serve(handler, auth_mode="jwt") as url:
-        Path(argv[0]).write_text(url)
-        stop.wait()
+    server = Server(("127.0.0.1", 0), _make_request_handler(handler, "jwt", None))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Path(argv[0]).write_text(f"http://127.0.0.1:{server.server_address[1]}")
+    stop.wait()
+    server.shutdown()
+    server.server_close()
     return 0
 
 

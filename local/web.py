@@ -48,6 +48,17 @@ POLICY: dict[str, Any] = {
         }
     ]
 }
+
+
+def policy(max_ttl_seconds: int | None = None) -> dict[str, Any]:
+    """POLICY, with every rule's lifetime capped (the vendor rounds asked lifetimes to buckets of a
+    minute or more, but a rule's own cap is honoured as it is: short tokens for the tests)."""
+    if max_ttl_seconds is None:
+        return POLICY
+    rules = [{**rule, "maxTtlSeconds": max_ttl_seconds} for rule in POLICY["rules"]]
+    return {"rules": rules}
+
+
 SIGN_IN_NAMESPACE = uuid.UUID("6f1d5f1e-4d0b-4b59-9a57-5c3f1f3f6a10")
 
 
@@ -141,6 +152,7 @@ class WebStack:
         renew_margin_seconds: float | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
+        """`ttl_seconds` caps the policy's token lifetime; `env` overrides the vendor's settings."""
         self._page_port = page_port
         self._vendor_port = vendor_port
         self._ttl = ttl_seconds
@@ -190,14 +202,16 @@ class WebStack:
         page = ThreadingHTTPServer(("127.0.0.1", self._page_port), _page_handler(PageConfig("", "")))
         page.daemon_threads = True
         origin = f"http://127.0.0.1:{page.server_address[1]}"
+        # A person may type either name for the loopback page; both are origins the vendor allows.
+        origins = (origin, f"http://localhost:{page.server_address[1]}")
         self._setenv(
             {
                 **stack.env(),
                 "SECRET_ID": SECRET_ID,
                 "SECRET_IDS": SECRET_ID,
                 "AUTH_MODE": "jwt",
-                "VENDING_POLICY": json.dumps(POLICY),
-                "CORS_ALLOW_ORIGINS": origin,
+                "VENDING_POLICY": json.dumps(policy(self._ttl)),
+                "CORS_ALLOW_ORIGINS": ",".join(origins),
                 # follow a rotation at once (production: at most one check per 30 s per container)
                 "VERSION_CHECK_INTERVAL_SECONDS": "0",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -212,14 +226,14 @@ class WebStack:
         # new endpoints and a new origin.
         vendor.app._application.cache_clear()
         cors = CorsConfiguration(
-            allow_origins=(origin,),
+            allow_origins=origins,
             allow_headers=("authorization", "content-type", *vendor.app.TVM_EXAMPLE_HEADERS),
         )
         self.vendor_url = self._exit.enter_context(
             serve(vendor.app.handler, auth_mode="jwt", cors=cors, port=self._vendor_port)
         )
         assert stack.grpc_web is not None
-        config = PageConfig(f"{self.vendor_url}/token", stack.grpc_web.url, self._ttl, self._margin)
+        config = PageConfig(f"{self.vendor_url}/token", stack.grpc_web.url, None, self._margin)
         page.RequestHandlerClass = _page_handler(config)
         thread = threading.Thread(target=page.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()

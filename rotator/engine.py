@@ -64,6 +64,7 @@ from rotator.secret_store import (
 )
 from rotator.settings import RotatorSettings
 from rotator.strategies import V1_RUNBOOK, KeyRequest, Strategy, plan
+from rotator.version_hint import publish_version_hint
 from shared.errors import (
     KeyGuardError,
     MomentoAuthenticationError,
@@ -246,7 +247,8 @@ class _HeldClaim:
 def _runbook(secret: MasterSecret) -> str:
     if secret.generation is KeyGeneration.V2:
         return (
-            "Create a v2 API key with a key-managing role in the Momento console and store "
+            "Create a v2 API key with the Owner (super-user) role in the Momento console (it must "
+            "mint tokens as well as manage keys; an Operator key manages keys only) and store "
             '{"apiKey", "endpoint", "keyId", "roleId"} as the secret\'s value (put-secret-value); the '
             "secret was not changed."
         )
@@ -856,6 +858,8 @@ class Rotation:
             "promoted successor to AWSCURRENT",
             extra=self._fields(current_version_id=new_id, previous_version_id=old_id),
         )
+        hint_cache = self.settings.version_hint_cache_name
+        publish_version_hint(hint_cache, self.store, self.momento, successor.master_key(), new_id, self.log)
         try:
             self.store.move_stage(PENDING, to_version=None, from_version=new_id)
         except KeyGuardError as exc:

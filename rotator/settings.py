@@ -59,6 +59,9 @@ class RotatorSettings:
     v2_revoke_grace_seconds: int
     claim_lease_seconds: int
     secrets_manager_max_attempts: int
+    #: Momento cache the new AWSCURRENT VersionId is published in after a promotion (the vendor's
+    #: shared token cache; `rotator.version_hint`); None publishes nothing.
+    version_hint_cache_name: str | None = None
 
     @classmethod
     def read(cls, environ: Mapping[str, str] | None = None) -> RotatorSettings:
@@ -88,6 +91,7 @@ class RotatorSettings:
             # 60 s function timeout (raise it with the timeout).
             claim_lease_seconds=env.int("CLAIM_LEASE_SECONDS", DEFAULT_CLAIM_LEASE_SECONDS, minimum=120),
             secrets_manager_max_attempts=env.int("SECRETS_MANAGER_MAX_ATTEMPTS", 5, minimum=1, maximum=10),
+            version_hint_cache_name=env.optional_str("VERSION_HINT_CACHE_NAME"),
         )
         env.check()
         return settings

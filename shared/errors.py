@@ -180,7 +180,7 @@ class MintRefusedError(VendingError):
 
 
 class MintBudgetExceededError(MintRefusedError):
-    """This principal (or shared rule) used its mint budget for the current window."""
+    """This principal used its mint budget for the current window."""
 
     code = "mint_budget_exceeded"
 

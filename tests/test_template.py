@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Variables read by Powertools itself rather than by our settings modules.
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
 SECRET_REF = {"Fn::If": ["CreateSecret", {"Ref": "MasterKeySecret"}, {"Ref": "ExistingSecretArn"}]}
+ALL_SECRETS = {"Fn::Join": [",", [SECRET_REF, {"Fn::Join": [",", {"Ref": "AdditionalSecretArns"}]}]]}
 
 
 def load_template() -> dict[str, Any]:
@@ -104,7 +105,7 @@ def test_no_secretsmanager_action_on_a_wildcard_resource(template: dict[str, Any
     assert checked >= 2
 
 
-def test_rotator_may_read_write_and_move_stages_of_the_one_secret_only(template: dict[str, Any]) -> None:
+def test_rotator_may_read_write_and_move_stages_of_its_secrets_only(template: dict[str, Any]) -> None:
     by_service = function_statements(template, "RotatorFunction")
     assert set(by_service) == {"secretsmanager", "kms"}
     secrets = by_service["secretsmanager"]
@@ -115,21 +116,101 @@ def test_rotator_may_read_write_and_move_stages_of_the_one_secret_only(template:
         "secretsmanager:UpdateSecretVersionStage",
         "secretsmanager:ListSecretVersionIds",
     }
-    assert secrets["Resource"] == SECRET_REF
+    # the stack's secret, plus AdditionalSecretArns when given (several accounts or cells)
+    condition, several, one = secrets["Resource"]["Fn::If"]
+    assert (condition, one) == ("HasAdditionalSecrets", SECRET_REF)
+    assert several == {"Fn::Split": [",", ALL_SECRETS]}
+    variables = template["Resources"]["RotatorFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["SECRET_IDS"] == {"Fn::If": ["HasAdditionalSecrets", ALL_SECRETS, SECRET_REF]}
+    assert template["Outputs"]["SecretArns"]["Value"] == variables["SECRET_IDS"]
     kms = by_service["kms"]
     assert set(as_list(kms["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey"}
     assert kms["Resource"] == {"Ref": "KmsKeyArn"}
 
 
+def vendor_secret_statements(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+    fn = template["Resources"]["VendorFunction"]
+    return [
+        st
+        for st in statements(fn["Properties"]["Policies"])
+        if any(str(a).startswith("secretsmanager:") for a in as_list(st["Action"]))
+    ]
+
+
 def test_vendor_may_only_read_and_describe_the_one_secret(template: dict[str, Any]) -> None:
-    by_service = function_statements(template, "VendorFunction")
-    assert set(by_service) == {"secretsmanager", "kms"}
-    assert set(by_service["secretsmanager"]["Action"]) == {
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:DescribeSecret",
+    fn = template["Resources"]["VendorFunction"]
+    services = {
+        a.split(":")[0] for st in statements(fn["Properties"]["Policies"]) for a in as_list(st["Action"])
     }
-    assert by_service["secretsmanager"]["Resource"] == SECRET_REF
-    assert as_list(by_service["kms"]["Action"]) == ["kms:Decrypt"]
+    assert services == {"secretsmanager", "kms", "ssm", "appconfig"}
+    by_action = {a: st for st in vendor_secret_statements(template) for a in as_list(st["Action"])}
+    assert set(by_action) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert by_action["secretsmanager:DescribeSecret"]["Resource"] == SECRET_REF
+    read = as_list(by_action["secretsmanager:GetSecretValue"]["Resource"])
+    assert read == [
+        SECRET_REF,
+        {"Fn::If": ["HasSharedTokenCache", {"Ref": "TokenCacheKeySecret"}, {"Ref": "AWS::NoValue"}]},
+    ]
+    kms = [st for st in statements(fn["Properties"]["Policies"]) if "kms:Decrypt" in as_list(st["Action"])]
+    assert [as_list(st["Action"]) for st in kms] == [["kms:Decrypt"]]
+
+
+def test_vendor_reads_only_the_awscurrent_stage(template: dict[str, Any]) -> None:
+    for statement in vendor_secret_statements(template):
+        if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
+            assert statement["Condition"] == {"StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}}
+
+
+def test_alarm_topic_key_lets_cloudwatch_publish(template: dict[str, Any]) -> None:
+    (topic,) = resources_of(template, "AWS::SNS::Topic").values()
+    key_ref = topic["Properties"].get("KmsMasterKeyId")
+    # alias/aws/sns cannot be used by CloudWatch alarms (knowledge center cloudwatch-configure-alarm-sns)
+    assert key_ref == {"Ref": "AlarmTopicKey"}
+    key = template["Resources"]["AlarmTopicKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Condition"] == topic["Condition"]
+    grants = [
+        st
+        for st in key["Properties"]["KeyPolicy"]["Statement"]
+        if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert len(grants) == 1
+    assert set(grants[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_users_cannot_write_attributes_policies_may_use(template: dict[str, Any]) -> None:
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    writable = client["WriteAttributes"]  # absent would mean every attribute is writable
+    assert writable
+    assert "email" not in writable
+    assert not [a for a in writable if a.startswith("custom:")]
+
+
+def test_invoke_permissions_and_authorizer_trust_name_their_source(template: dict[str, Any]) -> None:
+    permission = template["Resources"]["RotatorInvokeBySecretsManager"]["Properties"]
+    assert permission["SourceArn"] == SECRET_REF
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    (trust,) = template["Resources"]["LambdaAuthorizerRole"]["Properties"]["AssumeRolePolicyDocument"][
+        "Statement"
+    ]
+    condition = trust["Condition"]
+    assert condition["StringEqualsIfExists"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "execute-api" in json.dumps(condition["ArnLikeIfExists"]["aws:SourceArn"])
+
+
+def test_http_api_writes_access_logs_without_headers(template: dict[str, Any]) -> None:
+    settings = template["Resources"]["TokenApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["TokenApiAccessLogGroup", "Arn"]}
+    line = json.loads(settings["Format"])
+    assert {"requestId", "status", "route"} <= set(line)
+    assert "header" not in settings["Format"].lower()
+    group = template["Resources"]["TokenApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_template_never_pretends_to_be_sam_local(template: dict[str, Any]) -> None:
+    # shared.config.in_real_lambda trusts AWS_SAM_LOCAL to tell `sam local` from a deployed function.
+    assert "AWS_SAM_LOCAL" not in json.dumps(template)
 
 
 def test_kms_statements_exist_only_with_a_key_and_only_through_secrets_manager(
@@ -137,7 +218,7 @@ def test_kms_statements_exist_only_with_a_key_and_only_through_secrets_manager(
 ) -> None:
     for function in ("RotatorFunction", "VendorFunction"):
         policy = template["Resources"][function]["Properties"]["Policies"][0]
-        kms_entries = [s for s in policy["Statement"] if "Fn::If" in s]
+        kms_entries = [s for s in policy["Statement"] if s.get("Fn::If", [""])[0] == "HasKmsKey"]
         assert len(kms_entries) == 1
         condition, when_true, when_false = kms_entries[0]["Fn::If"]
         assert (condition, when_false) == ("HasKmsKey", {"Ref": "AWS::NoValue"})
@@ -294,7 +375,7 @@ def test_alarms_watch_metrics_the_functions_emit(template: dict[str, Any]) -> No
             "OperatorActionRequired",
             "OrphanedKeys",
         },
-        "vendor": {"VendFailed", "VendUnavailable"},
+        "vendor": {"VendFailed", "VendUnavailable", "PolicyRejected"},
     }
     for package, metrics in watched.items():
         assert metrics <= _emitted_metrics(package), (
@@ -356,3 +437,146 @@ def test_sam_cli_pin_is_the_same_in_pyproject_and_makefile() -> None:
     makefile = re.search(r"^SAM_VERSION := (\S+)$", (root / "Makefile").read_text(), re.MULTILINE)
     assert makefile is not None
     assert extra == [f"aws-sam-cli=={makefile.group(1)}"]
+
+
+# --- the policy sources -------------------------------------------------------------------------
+
+
+def _conditional_statement(template: Mapping[str, Any], function: str, condition: str) -> dict[str, Any]:
+    policy = template["Resources"][function]["Properties"]["Policies"][0]
+    (entry,) = [s for s in policy["Statement"] if s.get("Fn::If", [""])[0] == condition]
+    _, statement, otherwise = entry["Fn::If"]
+    assert otherwise == {"Ref": "AWS::NoValue"}, "no source configured: no permission"
+    return dict(statement)
+
+
+def test_the_vendor_may_read_the_one_policy_parameter_only(template: dict[str, Any]) -> None:
+    statement = _conditional_statement(template, "VendorFunction", "HasPolicyParameter")
+    assert statement["Action"] == "ssm:GetParameter"
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${VendingPolicyParameterName}"
+    assert statement["Resource"] == {"Fn::Sub": arn}
+    # the ARN is `parameter` + the name, so the name must start with "/" (and have no wildcard)
+    pattern = re.compile(template["Parameters"]["VendingPolicyParameterName"]["AllowedPattern"])
+    assert pattern.fullmatch("/keyguard/vending-policy")
+    assert pattern.fullmatch("")
+    assert not pattern.fullmatch("keyguard-policy")
+    assert not pattern.fullmatch("/keyguard/*")
+
+
+def test_the_vendor_may_read_the_one_appconfig_profile_only(template: dict[str, Any]) -> None:
+    statement = _conditional_statement(template, "VendorFunction", "HasPolicyAppConfig")
+    assert set(statement["Action"]) == {
+        "appconfig:StartConfigurationSession",
+        "appconfig:GetLatestConfiguration",
+    }
+    arn, names = statement["Resource"]["Fn::Sub"]
+    assert arn.endswith(":application/${App}/environment/${Env}/configuration/${Profile}")
+    split = {"Fn::Split": ["/", {"Ref": "VendingPolicyAppConfig"}]}
+    assert names == {
+        "App": {"Fn::Select": [0, split]},
+        "Env": {"Fn::Select": [1, split]},
+        "Profile": {"Fn::Select": [2, split]},
+    }
+    pattern = re.compile(template["Parameters"]["VendingPolicyAppConfig"]["AllowedPattern"])
+    assert pattern.fullmatch("abc1234/def5678/ghi9012")
+    assert not pattern.fullmatch("my app/prod/policy")
+    assert not pattern.fullmatch("*/*/*")
+
+
+def test_the_vendor_gets_the_source_the_stack_was_given(template: dict[str, Any]) -> None:
+    variables = template["Resources"]["VendorFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["VENDING_POLICY_PARAMETER"] == {"Ref": "VendingPolicyParameterName"}
+    assert variables["VENDING_POLICY_APPCONFIG"] == {"Ref": "VendingPolicyAppConfig"}
+    assertions = template["Rules"]["PolicyIsRequired"]["Assertions"]
+    assert len(assertions) == 4, "one source required, and at most one of the three"
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+def dashboard(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The dashboard body as CloudFormation renders it (parameters at their defaults)."""
+    body = template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    parameters = template["Parameters"]
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.endswith(".Arn"):
+            return f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name.removesuffix('.Arn')}"
+        if name in parameters:
+            return str(parameters[name]["Default"])
+        return {"AWS::StackName": "stack", "AWS::Region": "us-east-1"}[name]
+
+    rendered: dict[str, Any] = json.loads(re.sub(r"\$\{([^}]+)\}", value, body))
+    return rendered
+
+
+def test_the_dashboard_is_on_by_default_and_optional(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["EnableDashboard"]["Default"] == "true"
+    assert template["Conditions"]["MakeDashboard"] == {"Fn::Equals": [{"Ref": "EnableDashboard"}, "true"]}
+    assert template["Resources"]["OperationsDashboard"]["Condition"] == "MakeDashboard"
+
+
+def test_the_dashboard_draws_what_the_functions_emit(template: dict[str, Any]) -> None:
+    widgets = dashboard(template)["widgets"]
+    drawn = {
+        (metric[1], metric[3])
+        for widget in widgets
+        if widget["type"] == "metric"
+        for metric in widget["properties"]["metrics"]
+    }
+    namespace = template["Parameters"]["MetricsNamespace"]["Default"]
+    assert all(
+        metric[0] == namespace
+        for w in widgets
+        if w["type"] == "metric"
+        for metric in w["properties"]["metrics"]
+    )
+    by_service = {
+        "keyguard-rotator": _emitted_metrics("rotator"),
+        "keyguard-vendor": _emitted_metrics("vendor"),
+    }
+    missing = {(name, service) for name, service in drawn if name not in by_service[service]}
+    assert not missing, "drawn but never emitted"
+    titles = " | ".join(w["properties"]["title"] for w in widgets if w["type"] == "metric")
+    for topic in (
+        "Hours left",
+        "Rotations by outcome",
+        "Vends by outcome",
+        "Throttles",
+        "Unavailable",
+        "budget",
+    ):
+        assert topic in titles
+
+
+def test_every_alarm_is_listed_and_its_threshold_drawn_where_its_metric_is(template: dict[str, Any]) -> None:
+    widgets = dashboard(template)["widgets"]
+    (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    listed = {arn.rsplit(":", 1)[1] for arn in alarm_widget["properties"]["alarms"]}
+    assert listed == set(alarms)
+    parameters = template["Parameters"]
+    for name, alarm in alarms.items():
+        properties = alarm["Properties"]
+        if properties["Namespace"] != {"Ref": "MetricsNamespace"}:
+            continue  # AWS/Lambda, AWS/SQS: in the alarm widget
+        threshold = properties["Threshold"]
+        if isinstance(threshold, dict):
+            threshold = parameters[threshold["Ref"]]["Default"]
+        showing = [
+            w
+            for w in widgets
+            if w["type"] == "metric"
+            and any(m[1] == properties["MetricName"] for m in w["properties"]["metrics"])
+        ]
+        assert showing, f"{name}: its metric is on no widget"
+        lines = [a for w in showing for a in w["properties"].get("annotations", {}).get("horizontal", [])]
+        assert any(a["value"] == float(threshold) and name in a["label"] for a in lines), name
+
+
+def test_the_dashboard_threshold_follows_the_alarm_parameter(template: dict[str, Any]) -> None:
+    body = template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    threshold = template["Resources"]["KeyHoursLeftAlarm"]["Properties"]["Threshold"]
+    assert threshold == {"Ref": "HoursLeftAlarmThreshold"}
+    assert '"value": ${HoursLeftAlarmThreshold}' in body

@@ -9,6 +9,12 @@ Metrics (namespace `POWERTOOLS_METRICS_NAMESPACE`, default `MomentoKeyGuard`; di
 `TokensVended` (200), `VendRefused` (other 4xx), `VendThrottled` (429), `VendUnavailable` (503),
 `VendFailed` (500: misconfiguration or a bug). A 429 from the vendor's own quota rules also counts
 `MintBudgetExceeded` (a principal's mint budget) or `AuthQuotaReserved` (the rotator's headroom).
+
+Cold start and hot path (docs/design.md, Performance): tracing is wired in only when Powertools
+would trace (`tracing_enabled`), because `Tracer()` imports the X-Ray SDK even when disabled (about
+a seventh of the vendor's import); the metric line is serialized once per name
+(`vendor.outcome_metrics`); boto3 and the Momento SDK are imported by `vendor.wiring` on the first
+request, not here.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from shared.errors import (
     BadRequestError,
@@ -41,6 +48,7 @@ from shared.errors import (
     VendingError,
 )
 from vendor.identity import Identity, identify
+from vendor.outcome_metrics import OutcomeMetrics
 from vendor.request_json import BadEventError, event_problem
 from vendor.settings import VendorSettings
 from vendor.token_label import parse_label
@@ -52,7 +60,18 @@ DEFAULT_METRICS_NAMESPACE = "MomentoKeyGuard"
 logger = Logger(service="keyguard-vendor")
 copy_config_to_registered_loggers(source_logger=logger, include={"vendor", "shared"})
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE)
-tracer = Tracer()
+outcomes = OutcomeMetrics(metrics)
+
+
+def tracing_enabled(environ: Mapping[str, str]) -> bool:
+    """Powertools' own rule (`Tracer._is_tracer_disabled`): in Lambda, not under SAM/Chalice local,
+    and not switched off by POWERTOOLS_TRACE_DISABLED. Checked before anything imports X-Ray."""
+    if resolve_truthy_env_var_choice(env=environ.get("POWERTOOLS_TRACE_DISABLED", "false")):
+        return False
+    in_lambda = bool(environ.get("LAMBDA_TASK_ROOT"))
+    emulated = bool(environ.get("AWS_SAM_LOCAL") or environ.get("AWS_CHALICE_CLI_MODE"))
+    return in_lambda and not emulated
+
 
 TOKEN_PATH = "/token"
 #: Momento's TVM example clients fetch the API root: an alias of TOKEN_PATH.
@@ -148,7 +167,7 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
         if isinstance(exc, MintRefusedError):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
             name = "MintBudgetExceeded" if isinstance(exc, MintBudgetExceededError) else "AuthQuotaReserved"
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+            outcomes.also(name)
         if exc.status >= 500:
             logger.error("vending failed", extra={"error": exc.code})
         return _error(exc.status, exc.code, str(exc), headers)
@@ -209,13 +228,31 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def _instrumented(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response = _respond(event, context)
-    metrics.add_metric(name=outcome_metric(int(response["statusCode"])), unit=MetricUnit.Count, value=1)
+def _counted(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    outcomes.begin()
+    try:
+        response = _respond(event, context)
+    except BaseException:
+        outcomes.count("VendFailed")  # an exception past the resolver's handlers is a failure too
+        raise
+    outcomes.count(outcome_metric(int(response["statusCode"])))
     return response
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _instrument(inner: Handler, environ: Mapping[str, str]) -> Handler:
+    """Logger context on every line; an X-Ray subsegment only where Powertools would trace."""
+    if tracing_enabled(environ):
+        from aws_lambda_powertools import Tracer
+
+        inner = Tracer().capture_lambda_handler(capture_response=False)(inner)
+    decorated: Handler = logger.inject_lambda_context(log_event=False)(inner)
+    return decorated
+
+
+_instrumented = _instrument(_counted, os.environ)
 
 
 def _plain(status: int, code: str, message: str) -> dict[str, Any]:

@@ -22,6 +22,14 @@ value it already has. The vendor needs the opposite on both counts:
 * a forced re-read is no stale-while-error: it is asked for because Momento refused the cached
   key, so serving that key again cannot work; when Secrets Manager is down it raises
   `SecretStoreError` (503 with Retry-After) instead.
+* a version hint (`shared.version_hint`, issue 15), when a `VersionHint` is handed in: every
+  `HINT_INTERVAL_SECONDS` one request reads the AWSCURRENT VersionId the rotator published in
+  Momento and downloads the secret only when the hint names a version not held (once per hint
+  value, so a wrong hint cannot make every check a download). While the hint answers, the
+  DescribeSecret poll slows to `HINT_SAFETY_POLL_SECONDS`; when it is missing or unreadable the
+  poll runs at the configured interval again, and a missing hint is re-published from what that
+  poll confirmed. Momento refusing the key while reading the hint is a rotation not yet seen:
+  the secret is re-read at once.
 """
 
 from __future__ import annotations
@@ -31,15 +39,35 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import SecretFormatError, SecretNotFoundError, SecretStoreError
+from shared.errors import (
+    KeyGuardError,
+    MomentoAuthenticationError,
+    SecretFormatError,
+    SecretNotFoundError,
+    SecretStoreError,
+)
 from shared.momento_types import MasterKey
 from shared.secret_format import parse_secret
 
 logger = logging.getLogger(__name__)
+
+#: How often one request reads the version hint (a Momento cache get) while one is published.
+HINT_INTERVAL_SECONDS = 2.0
+#: The DescribeSecret poll while the hint answers: a backstop for a hint that was never written.
+HINT_SAFETY_POLL_SECONDS = 900.0
+
+
+class VersionHint(Protocol):
+    """Where the rotator publishes the AWSCURRENT VersionId (a Momento cache item in production)."""
+
+    def read(self, key: MasterKey, secret_arn: str) -> str | None: ...
+
+    def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None: ...
+
 
 #: Turns a secret's id and SecretString into the master key and its expiry (epoch s, None = never).
 SecretParser = Callable[[str, str], tuple[MasterKey, int | None]]
@@ -56,6 +84,8 @@ class _Cached:
     key: MasterKey
     version_id: str
     valid_until: int | None
+    #: The secret's ARN as Secrets Manager reports it (names the version hint).
+    arn: str = ""
 
 
 def _store_error(secret_id: str, exc: Exception) -> Exception:
@@ -80,6 +110,7 @@ class MasterKeySource:
         parser: SecretParser = parse_with_secret_format,
         clock: Callable[[], float] = time.time,
         version_client: Any = None,
+        hint: VersionHint | None = None,
     ) -> None:
         self._client = client
         self._version_client = client if version_client is None else version_client
@@ -93,6 +124,14 @@ class MasterKeySource:
         self._checking = threading.Lock()
         self._cached: _Cached | None = None
         self._checked_at = float("-inf")
+        self._hint = hint
+        self._hint_read_at = float("-inf")
+        #: None: not read yet or unreadable (poll at the configured interval); "": no hint published.
+        self._hint_seen: str | None = None
+        #: The last hint value that caused a download: never downloaded for twice.
+        self._hint_acted_on: str | None = None
+        #: When a refusal seen on a hint read last caused a download.
+        self._refused_reload_at = float("-inf")
 
     @property
     def version_id(self) -> str | None:
@@ -103,11 +142,27 @@ class MasterKeySource:
     def _valid(self, cached: _Cached | None, now: float) -> bool:
         return cached is not None and (cached.valid_until is None or cached.valid_until > now)
 
+    def _poll_interval(self) -> float:
+        """The DescribeSecret interval: slow while a published hint answers, else as configured."""
+        return max(self._interval, HINT_SAFETY_POLL_SECONDS) if self._hint_seen else self._interval
+
     def get(self) -> MasterKey:
-        """The cached key, after at most one version check per interval."""
+        """The cached key, after at most one hint read per `HINT_INTERVAL_SECONDS` and one version
+        check per poll interval."""
         now = self._clock()
         cached = self._cached
-        if cached is not None and now - self._checked_at < self._interval:
+        if (
+            self._hint is not None
+            and cached is not None
+            and now - self._hint_read_at >= HINT_INTERVAL_SECONDS
+            and self._valid(cached, now)
+            and self._checking.acquire(blocking=False)
+        ):
+            try:
+                cached = self._follow_hint(cached, now)
+            finally:
+                self._checking.release()
+        if cached is not None and now - self._checked_at < self._poll_interval():
             return cached.key
         if self._valid(cached, now):
             assert cached is not None
@@ -128,11 +183,48 @@ class MasterKeySource:
             except (SecretStoreError, SecretFormatError) as exc:
                 return self._stale_or_raise(exc, now)
 
+    def _follow_hint(self, cached: _Cached, now: float) -> _Cached:
+        """Read the hint; download the secret when it names a version not held (once per value)."""
+        assert self._hint is not None
+        self._hint_read_at = now
+        try:
+            hinted = self._hint.read(cached.key, cached.arn)
+        except MomentoAuthenticationError:  # Momento refused this key: a rotation not seen yet
+            self._hint_seen = None
+            if now - self._refused_reload_at < self._interval:
+                return cached  # re-read for a refusal moments ago: not a download every 2 s
+            self._refused_reload_at = now
+            return self._reload_for_hint(cached, now, None)
+        except KeyGuardError as exc:
+            logger.warning("version hint unreadable; polling Secrets Manager", extra={"error": exc.code})
+            self._hint_seen = None
+            return cached
+        self._hint_seen = hinted or ""
+        if hinted is None or hinted == cached.version_id or hinted == self._hint_acted_on:
+            return cached
+        return self._reload_for_hint(cached, now, hinted)
+
+    def _reload_for_hint(self, cached: _Cached, now: float, hinted: str | None) -> _Cached:
+        self._hint_acted_on = hinted
+        with self._lock:
+            if self._cached is not None and hinted is not None and self._cached.version_id == hinted:
+                return self._cached
+            self._checked_at = now
+            try:
+                return self._load()
+            except (SecretStoreError, SecretFormatError) as exc:
+                # Try this hint again, but after the configured interval, not at the next read.
+                self._hint_acted_on = None
+                self._hint_read_at = now + max(0.0, self._interval - HINT_INTERVAL_SECONDS)
+                self._stale_or_raise(exc, now)
+                return cached
+
     def _check(self, cached: _Cached, now: float) -> MasterKey:
         self._checked_at = now
         try:
             current = self._current_version_id()
             if current == cached.version_id:
+                self._republish_missing_hint(cached)
                 return cached.key
             with self._lock:
                 if self._cached is not None and self._cached.version_id == current:
@@ -146,6 +238,16 @@ class MasterKeySource:
         with self._lock:
             self._checked_at = self._clock()
             return self._load().key
+
+    def _republish_missing_hint(self, cached: _Cached) -> None:
+        """No hint published (or it expired): write the version DescribeSecret just confirmed."""
+        if self._hint is None or self._hint_seen != "" or not cached.arn:
+            return
+        try:
+            self._hint.write(cached.key, cached.arn, cached.version_id)
+            self._hint_seen = cached.version_id
+        except KeyGuardError as exc:
+            logger.warning("could not re-publish the version hint", extra={"error": exc.code})
 
     def _stale_or_raise(self, exc: SecretStoreError | SecretFormatError, now: float) -> MasterKey:
         """Keep the cached key while it is valid; an unreadable new version is an error log, not an outage."""
@@ -178,7 +280,12 @@ class MasterKeySource:
         if not isinstance(secret_string, str):
             raise SecretNotFoundError(f"secret {self._secret_id!r} has no SecretString")
         key, valid_until = self._parser(self._secret_id, secret_string)
-        cached = _Cached(key=key, version_id=str(value["VersionId"]), valid_until=valid_until)
+        cached = _Cached(
+            key=key,
+            version_id=str(value["VersionId"]),
+            valid_until=valid_until,
+            arn=str(value.get("ARN") or ""),
+        )
         previous = self._cached
         self._cached = cached
         if previous is None or previous.version_id != cached.version_id:

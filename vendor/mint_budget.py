@@ -5,16 +5,20 @@ and the rotator. Three rules keep it usable, all decided before a mint is attemp
 mint costs nothing at Momento):
 
 1. **Per-principal budget**: at most `principal_mints` mints per `principal_window_seconds` per
-   principal (a shared rule's mints are charged to the rule). A fixed window numbered by the
+   principal (a shared grant's mints are charged to no one: they are few by construction, see
+   `vendor.vending.budget_owner`). A fixed window numbered by the
    clock, so the counter key names the window and a counter's TTL only cleans up.
 2. **Headroom for the rotator**: all vendors together mint at most `vendor_rate` =
-   `account_rate - reserve_rate` per second: time is cut into slots of `1 / vendor_rate`
-   seconds and each slot admits one mint. Any one-second interval then holds at most
-   `vendor_rate + 1` vendor mints, so the rotator keeps at least `reserve_rate - 1` operations
-   per second even in the worst alignment (and the full reserve on average).
+   `account_rate - reserve_rate` per second, as a sliding window: time is cut into slots of a
+   quarter of the window (one second at 3/s), each mint counts on its slot, and a mint is
+   admitted only if the last five slots (at least one whole window back) hold fewer than
+   `vendor_rate` mints. Any one-second interval then holds at most `vendor_rate` vendor mints,
+   so the rotator keeps `reserve_rate` operations per second, and a quiet fleet may still mint
+   a burst of `vendor_rate` at once.
 3. **One minter per grant** (`CounterLease`): when the token cache misses everywhere, the first
-   container to count 1 on the grant's lease counter mints; the others wait for its token to
-   appear in the shared cache instead of minting the same grant again.
+   container to count 1 on the grant's lease counter (per 2-second slot) mints; the others wait
+   for its token to appear in the shared cache instead of minting the same grant again. A holder
+   that minted nothing (refused, failed) counts a release, and the waiters stop waiting.
 
 Across containers the counters live in the shared token cache (`SHARED_TOKEN_CACHE_NAME`),
 updated with Momento's atomic `Increment` (a data-plane call, not an auth operation). Every
@@ -27,11 +31,14 @@ Momento does not document whether `Increment` with a TTL resets the item's TTL o
 (see local/momento/README.md). Nothing here depends on it: every counter key carries its window
 or slot number, so a counter that lives longer than its window is simply never read again.
 Containers' clocks (NTP-synced in Lambda) decide the window; a skew of a few milliseconds can
-admit one extra mint at a slot boundary, which the reserve absorbs.
+admit one extra mint at a slot boundary, which the reserve absorbs. Concurrent admissions count
+first and check after, so a race can refuse a mint that would have fitted, never admit one
+that does not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -45,6 +52,8 @@ from shared.errors import AuthQuotaReservedError, KeyGuardError, MintBudgetExcee
 
 logger = logging.getLogger(__name__)
 
+#: Slots per headroom window; the check reads one more, so it always covers a whole window.
+HEADROOM_SLOTS = 4
 #: A lease slot: how long one container may take to mint before another may try.
 LEASE_SECONDS = 2.0
 
@@ -82,7 +91,7 @@ class LocalCounters:
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    #: Mints per principal (or shared rule) per window.
+    #: Mints per principal per window.
     principal_mints: int = 5
     principal_window_seconds: int = 60
     #: Momento's auth operations per second per account (its published default is 5).
@@ -95,9 +104,18 @@ class BudgetSettings:
         return self.account_rate - self.reserve_rate
 
     @property
+    def headroom_window_seconds(self) -> float:
+        """The sliding window: one second, or longer when vendors get less than one mint a second."""
+        return max(1.0, 1.0 / self.vendor_rate)
+
+    @property
+    def headroom_limit(self) -> int:
+        """Vendor mints per sliding window, fleet-wide."""
+        return max(1, math.floor(self.vendor_rate * self.headroom_window_seconds))
+
+    @property
     def slot_seconds(self) -> float:
-        """One vendor mint per slot, across all containers."""
-        return 1.0 / self.vendor_rate
+        return self.headroom_window_seconds / HEADROOM_SLOTS
 
 
 def window(now: float, width: float) -> tuple[int, float]:
@@ -115,7 +133,8 @@ def digest(text: str) -> str:
 class Admission:
     """A mint the budget admitted; `refund` it when Momento refused the mint after all."""
 
-    principal_counter: str
+    #: None: no principal budget was charged (a shared grant).
+    principal_counter: str | None
     ttl_seconds: float
 
 
@@ -129,6 +148,7 @@ class MintBudget:
         *,
         fallback: Counters | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if settings.vendor_rate <= 0:
             raise ValueError("the rotator's reserve leaves the vendor no share of the auth quota")
@@ -136,15 +156,61 @@ class MintBudget:
         self._counters = counters
         self._fallback = fallback if fallback is not None else LocalCounters(clock)
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         # Refusals already known in this container (window / slot number): no counter call for them.
         self._spent: dict[str, int] = {}
-        self._slot_taken = -1
+        self._full_slot = -1
 
-    def admit(self, principal: str) -> Admission:
-        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now."""
+    def admit(self, principal: str | None, *, wait_slots: int = 0) -> Admission:
+        """Count one mint for `principal`; `MintBudgetExceededError` / `AuthQuotaReservedError` if not now.
+
+        `wait_slots` > 0: when the fleet's headroom is in use, wait for the next slot (up to that
+        many times) instead of refusing at once. For shared grants, whose one mint serves many callers.
+        """
+        while True:
+            try:
+                return self._admit(principal)
+            except AuthQuotaReservedError:
+                if wait_slots <= 0:
+                    raise
+                wait_slots -= 1
+                _, left = window(self._clock(), self.settings.slot_seconds)
+                self._sleep(left + 0.001)
+
+    def _admit(self, principal: str | None) -> Admission:
         s = self.settings
         now = self._clock()
+        admission = Admission(None, 0.0) if principal is None else self._charge(principal, now)
+        slot, slot_left = window(now, s.slot_seconds)
+        with self._lock:
+            full = self._full_slot == slot
+        if full or not self._take_headroom(slot):
+            with self._lock:
+                self._full_slot = slot
+            self.refund(admission)
+            raise AuthQuotaReservedError(
+                "the vendors' share of Momento's auth quota is in use; the rest is kept for key rotation",
+                math.ceil(slot_left),
+            )
+        return admission
+
+    def _take_headroom(self, slot: int) -> bool:
+        """Count a mint on `slot`; keep it only if the sliding window had room (else count it back)."""
+        s = self.settings
+        ttl = 2 * s.headroom_window_seconds + 1.0
+        mine = self._increment(f"mb:a:{slot}", 1, ttl)
+        if mine > s.headroom_limit:
+            self._increment(f"mb:a:{slot}", -1, ttl)
+            return False
+        before = sum(self._increment(f"mb:a:{slot - i}", 0, ttl) for i in range(1, HEADROOM_SLOTS + 1))
+        if mine + before > s.headroom_limit:
+            self._increment(f"mb:a:{slot}", -1, ttl)
+            return False
+        return True
+
+    def _charge(self, principal: str, now: float) -> Admission:
+        s = self.settings
         index, left = window(now, s.principal_window_seconds)
         counter = f"mb:p:{digest(principal)}:{index}"
         with self._lock:
@@ -158,23 +224,12 @@ class MintBudget:
                     self._spent.clear()
                 self._spent[counter] = index
             raise self._over_budget(left)
-        admission = Admission(counter, ttl)
-        slot, slot_left = window(now, s.slot_seconds)
-        with self._lock:
-            taken = self._slot_taken == slot
-        if taken or self._increment(f"mb:a:{slot}", 1, max(2.0, 2 * s.slot_seconds)) > 1:
-            with self._lock:
-                self._slot_taken = slot
-            self.refund(admission)
-            raise AuthQuotaReservedError(
-                "the vendors' share of Momento's auth quota is in use; the rest is kept for key rotation",
-                math.ceil(slot_left),
-            )
-        return admission
+        return Admission(counter, ttl)
 
     def refund(self, admission: Admission) -> None:
         """Give a principal's count back: nothing was minted."""
-        self._increment(admission.principal_counter, -1, admission.ttl_seconds)
+        if admission.principal_counter is not None:
+            self._increment(admission.principal_counter, -1, admission.ttl_seconds)
 
     def _over_budget(self, seconds_left: float) -> MintBudgetExceededError:
         s = self.settings
@@ -194,7 +249,13 @@ class MintBudget:
 
 
 class CounterLease:
-    """`MintLease` on shared counters: of all containers missing one grant in a slot, one mints."""
+    """`MintLease` on shared counters: of all containers missing one grant, one mints.
+
+    The first to count 1 on the grant's lease counter for the current slot holds the lease,
+    unless the previous slot's holder may still be minting (it counted there and released
+    nothing): a mint that runs across a slot boundary does not elect a second minter. A waiter
+    remembers which holder it waits for, so a release counted in that holder's slot reaches it.
+    """
 
     def __init__(
         self, counters: Counters, *, clock: Callable[[], float] = time.time, seconds: float = LEASE_SECONDS
@@ -202,11 +263,60 @@ class CounterLease:
         self._counters = counters
         self._clock = clock
         self.seconds = seconds
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+        self._watched: dict[str, int] = {}
 
     def acquire(self, cache_key: str) -> bool:
         slot, _ = window(self._clock(), self.seconds)
         try:
-            return self._counters.increment(f"mb:l:{cache_key}:{slot}", 1, 2 * self.seconds) == 1
+            first = self._count("l", cache_key, slot, 1) == 1
+            if first and not self._busy(cache_key, slot - 1):
+                self._remember(self._held, cache_key, slot)
+                return True
+            if first:  # deferring to the previous slot's holder: this slot holds nothing
+                self._count("d", cache_key, slot, 1)
         except KeyGuardError as exc:
             logger.warning("shared mint lease unavailable; minting without it", extra={"error": exc.code})
             return True
+        self._remember(self._watched, cache_key, slot)
+        return False
+
+    def release(self, cache_key: str) -> None:
+        """Counted on a second counter: the lease counter itself only ever says who came first."""
+        with self._lock:
+            slot = self._held.pop(cache_key, None)
+        if slot is not None:
+            with contextlib.suppress(KeyGuardError):  # if it fails, waiters stop at their deadline
+                self._count("r", cache_key, slot, 1)
+
+    def released(self, cache_key: str) -> bool:
+        """True when the holder this caller waits for minted nothing (or there is none)."""
+        with self._lock:
+            slot = self._watched.get(cache_key)
+        if slot is None:
+            return True
+        try:
+            if self._count("r", cache_key, slot, 0) > 0:
+                return True
+            deferred = self._count("d", cache_key, slot, 0) > 0
+            return deferred and self._count("r", cache_key, slot - 1, 0) > 0
+        except KeyGuardError:
+            return True
+
+    def _busy(self, cache_key: str, slot: int) -> bool:
+        """The slot's first may still be minting: it counted, released nothing and did not defer."""
+        return (
+            self._count("l", cache_key, slot, 0) > 0
+            and self._count("r", cache_key, slot, 0) == 0
+            and self._count("d", cache_key, slot, 0) == 0
+        )
+
+    def _count(self, kind: str, cache_key: str, slot: int, amount: int) -> int:
+        return self._counters.increment(f"mb:{kind}:{cache_key}:{slot}", amount, 3 * self.seconds)
+
+    def _remember(self, table: dict[str, int], cache_key: str, slot: int) -> None:
+        with self._lock:
+            if len(table) > 10_000:
+                table.clear()
+            table[cache_key] = slot

@@ -24,9 +24,14 @@ role).
 
 Minting is the scarce resource (Momento allows about 5 auth operations per second per account),
 so grants are chosen to be reused: a requested lifetime is rounded down to a bucket
-(`TTL_BUCKETS`), a request covered by a whole grant the caller could have asked for is widened
-to it, and a rule marked `"shared": true` (no placeholders) gives all its callers one grant, hence
-one token whose id names the rule (`rule:<name>`), not the caller.
+(`TTL_BUCKETS`), a request for some of the statements of a whole grant the caller could have
+asked for is widened to it, and a rule marked `"shared": true` (no placeholders) gives all its
+callers one grant, hence one token whose id names the rule (`rule:<name>`), not the caller.
+
+Compiled once per container: what a caller gets depends only on its principal, its groups and
+the few claims the rules read (`Policy.claims_read`), so allowances and the default (GET) grant
+are computed once per such identity and then looked up (`_IdentityMemo`, bounded, O(1)). A
+cached vend does one tuple build and one dict lookup here instead of rendering every template.
 
 Reserved caches (the shared token cache, where the vendor keeps every caller's tokens under
 guessable item keys) are never granted: a policy naming one, or `*` (which includes it), fails to
@@ -36,10 +41,13 @@ read that cache could read other callers' tokens, with permissions it does not h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from shared.errors import ConfigError, ForbiddenError, UnknownScopeError
@@ -89,6 +97,14 @@ class Grant:
         """The token id of a shared grant: it names the rule, since the token serves many callers."""
         return None if self.shared_rule is None else SHARED_TOKEN_ID_PREFIX + self.shared_rule
 
+    @cached_property
+    def permissions_json(self) -> list[dict[str, str]]:
+        """The permissions' JSON form, built once per grant (a memoized grant serves many vends).
+
+        Callers must not mutate it: it is shared by every response built from this grant.
+        """
+        return [p.to_json() for p in self.permissions]
+
 
 #: Lifetimes a requested `ttlSeconds` is rounded down to (see `bucket_ttl` and vendor/README.md).
 TTL_BUCKETS = (60, 300, 900, 3600, 4 * 3600, 12 * 3600, 25 * 3600)
@@ -110,6 +126,32 @@ def bucket_ttl(requested: int | None, cap: int) -> int:
     return max(b for b in TTL_BUCKETS if b <= target)
 
 
+#: How many distinct identities' results a policy keeps (about 1 KiB each).
+MAX_REMEMBERED_IDENTITIES = 10_000
+
+
+class _IdentityMemo[Value]:
+    """Results per identity key; when full the oldest entry goes (O(1)), so a flood of new callers
+    costs each of them one computation, never a scan."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = limit if limit is not None else MAX_REMEMBERED_IDENTITIES
+        self._entries: dict[tuple[Any, ...], Value] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Value | None:
+        return self._entries.get(key)
+
+    def put(self, key: tuple[Any, ...], value: Value) -> None:
+        with self._lock:
+            if key not in self._entries and len(self._entries) >= self._limit:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def covers(allowed: Permission, requested: Permission) -> bool:
     """True when `allowed` is the same as or wider than `requested` in every dimension."""
     if allowed.cache != ALL and allowed.cache != requested.cache:
@@ -129,6 +171,42 @@ def covers(allowed: Permission, requested: Permission) -> bool:
         narrower = requested.key if requested.key is not None else requested.key_prefix
         return narrower is not None and narrower.startswith(prefix)
     return False
+
+
+def _resource(permission: Permission) -> tuple[str | None, ...]:
+    if isinstance(permission, TopicPermission):
+        return ("topic", permission.cache, permission.topic)
+    return ("cache", permission.cache, permission.key, permission.key_prefix)
+
+
+def _union(a: Permission, b: Permission) -> Permission:
+    if covers(a, b):
+        return a
+    if covers(b, a):
+        return b
+    # read + write (or publish + subscribe): each is allowed, so their union is too
+    if isinstance(a, TopicPermission):
+        return dataclasses.replace(a, role=TopicRole.PUBLISH_SUBSCRIBE)
+    return dataclasses.replace(a, role=CacheRole.READ_WRITE)
+
+
+def merge_same_resource(chosen: list[tuple[Permission, int]]) -> list[tuple[Permission, int]]:
+    """One statement per resource, with the union of the roles allowed there.
+
+    Momento refuses a token with two statements for the same resource (JS SDK auth-client:
+    "duplicate/conflicting cache permissions"; INVALID_ARGUMENT, which was a 500), and a caller
+    matching two rules (members: read_only, admins: read_write on the same cache) got exactly
+    that. The caller holds each role anyway, so the union grants nothing new; the lifetime is
+    the smaller of the two caps.
+    """
+    merged: dict[tuple[str | None, ...], tuple[Permission, int]] = {}
+    for permission, ttl in chosen:
+        resource = _resource(permission)
+        if resource in merged:
+            other, other_ttl = merged[resource]
+            permission, ttl = _union(other, permission), min(ttl, other_ttl)
+        merged[resource] = (permission, ttl)
+    return list(merged.values())
 
 
 def _item_level(permission: Permission) -> bool:
@@ -333,8 +411,14 @@ def _shared_permissions(
     return permissions
 
 
-def _covered(requested: Sequence[Permission], allowed: Sequence[Permission]) -> bool:
-    return all(any(covers(a, r) for a in allowed) for r in requested)
+def _members(requested: Sequence[Permission], allowed: Sequence[Permission]) -> bool:
+    """True when every requested statement is one of the allowed ones (a subset of the list).
+
+    Equality, not `covers`: a request *narrower* than an allowed statement (read-only where
+    read-write is allowed, one key under an allowed prefix) is a wish for less privilege and is
+    granted exactly (bounded by the mint budget), never widened back.
+    """
+    return set(requested) <= set(allowed)
 
 
 def _whole(
@@ -346,10 +430,10 @@ def _whole(
     """The whole grant `chosen` is part of, if the caller could have asked for it at once.
 
     First a shared rule's whole grant (one token for every caller of the rule), then the part of
-    the caller's allowance one token can hold (its cache part or its topic part). Subsets
-    therefore do not multiply mints: a caller varying which of its permissions it asks for, or
-    which key under its prefix, still gets one token per lifetime bucket. Widening never
-    shortens the lifetime: only permissions whose cap reaches the request's cap are added.
+    the caller's allowance one token can hold (its cache part or its topic part). Subsets of
+    the list therefore do not multiply mints: a caller varying which of its statements it asks
+    for still gets one token per part and lifetime bucket. Widening never shortens the
+    lifetime: only permissions whose cap reaches the request's cap are added.
     """
     wanted = [p for p, _ in chosen]
     cap = min(ttl for _, ttl in chosen)
@@ -358,7 +442,7 @@ def _whole(
             rule.shared is not None
             and rule.max_ttl_seconds >= cap
             and rule.matches(identity)
-            and _covered(wanted, rule.shared)
+            and _members(wanted, rule.shared)
         ):
             return [(p, rule.max_ttl_seconds) for p in rule.shared], rule.name
     long_enough = tuple(a for a in allowances if a.max_ttl_seconds >= cap)
@@ -371,9 +455,25 @@ def _whole(
     else:
         parts = (long_enough,)
     for part in parts:
-        if len(part) <= MAX_PERMISSIONS and _covered(wanted, [a.permission for a in part]):
+        if len(part) <= MAX_PERMISSIONS and _members(wanted, [a.permission for a in part]):
             return [(a.permission, a.max_ttl_seconds) for a in part], None
     return None
+
+
+def _claims_read(rules: tuple[_Rule, ...]) -> tuple[str, ...]:
+    """Every claim a rule's `when` or a template's placeholder reads (`{sub}` reads claim `sub`)."""
+    names: set[str] = set()
+    for rule in rules:
+        names.update(rule.claims)
+        for template in rule.allow:
+            for value in template.fields.values():
+                for match in _PLACEHOLDER.finditer(value):
+                    placeholder = match.group(1)
+                    if placeholder == "sub":
+                        names.add("sub")
+                    elif placeholder.startswith("claims."):
+                        names.add(placeholder.removeprefix("claims."))
+    return tuple(sorted(names))
 
 
 @dataclass(frozen=True)
@@ -383,6 +483,23 @@ class Policy:
     rules: tuple[_Rule, ...]
     #: Caches no caller may be granted (the shared token cache).
     reserved_caches: frozenset[str] = frozenset()
+    #: The claims the policy reads; with principal and groups, all a grant depends on.
+    claims_read: tuple[str, ...] = field(init=False, compare=False)
+    _allowances: _IdentityMemo[tuple[Allowance, ...]] = field(
+        init=False, compare=False, repr=False, default_factory=_IdentityMemo
+    )
+    #: The default (GET) grant per identity, or the reason it is refused.
+    _defaults: _IdentityMemo[Grant | str] = field(
+        init=False, compare=False, repr=False, default_factory=_IdentityMemo
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "claims_read", _claims_read(self.rules))
+
+    def identity_key(self, identity: Identity) -> tuple[Any, ...]:
+        """Everything about `identity` this policy's answer can depend on."""
+        claims = identity.claims
+        return (identity.principal, identity.groups, *[claims.get(name) for name in self.claims_read])
 
     @classmethod
     def from_json(
@@ -402,6 +519,14 @@ class Policy:
 
     def allowances(self, identity: Identity) -> tuple[Allowance, ...]:
         """Everything this caller may hold: the union of its matching rules, placeholders filled."""
+        key = self.identity_key(identity)
+        known = self._allowances.get(key)
+        if known is None:
+            known = self._compute_allowances(identity)
+            self._allowances.put(key, known)
+        return known
+
+    def _compute_allowances(self, identity: Identity) -> tuple[Allowance, ...]:
         best: dict[Permission, int] = {}
         for rule in self.rules:
             if not rule.matches(identity):
@@ -432,7 +557,28 @@ class Policy:
         the allowance one token holds), so equal wishes share one token. The lifetime is the
         smallest cap among the rules that allow each granted permission, rounded down to a bucket
         (`bucket_ttl`).
+        The default grant is remembered per identity (`identity_key`).
         """
+        if requested is None and requested_ttl_seconds is None:
+            key = self.identity_key(identity)
+            known = self._defaults.get(key)
+            if known is None:
+                try:
+                    known = self._grant(identity, None, None)
+                except ForbiddenError as exc:
+                    known = str(exc)
+                self._defaults.put(key, known)
+            if isinstance(known, str):
+                raise ForbiddenError(known)
+            return known
+        return self._grant(identity, requested, requested_ttl_seconds)
+
+    def _grant(
+        self,
+        identity: Identity,
+        requested: tuple[Permission, ...] | None,
+        requested_ttl_seconds: int | None,
+    ) -> Grant:
         allowances = self.allowances(identity)
         if not allowances:
             raise ForbiddenError("no vending policy rule allows this caller anything")
@@ -460,5 +606,6 @@ class Policy:
         whole = _whole(identity, self.rules, allowances, chosen)
         if whole is not None:
             chosen, shared_rule = whole
+        chosen = merge_same_resource(chosen)
         ttl = bucket_ttl(requested_ttl_seconds, min(ttl for _, ttl in chosen))
         return Grant(canonical([p for p, _ in chosen]), ttl, shared_rule)

@@ -41,6 +41,9 @@ class VendorSettings:
     token_reuse_fraction: float
     #: Momento cache shared by all containers for vended tokens; None keeps them in memory only.
     shared_token_cache_name: str | None
+    #: Secret holding the random value that seals shared-cache entries (`vendor.sealed_store`);
+    #: required with `shared_token_cache_name`.
+    shared_token_cache_key_secret_id: str | None
     #: Origins allowed by CORS; empty disables CORS headers.
     cors_allow_origins: tuple[str, ...]
     #: Extra request headers allowed by CORS (Authorization and Content-Type are always allowed).
@@ -53,7 +56,7 @@ class VendorSettings:
     unavailable_retry_after_seconds: int
     #: Retry-After sent with 429 (Momento's auth quota exceeded).
     throttled_retry_after_seconds: int
-    #: Mints per principal (or shared rule) per window; see vendor/mint_budget.py.
+    #: Mints per principal per window (shared grants are not charged); see vendor/mint_budget.py.
     mint_budget_per_principal: int = 5
     mint_budget_window_seconds: int = 60
     #: Momento's auth operations per second per account, and the share vendors leave the rotator.
@@ -84,6 +87,7 @@ class VendorSettings:
             ),
             token_reuse_fraction=env.float("TOKEN_REUSE_FRACTION", 0.8, minimum=0.0, maximum=0.95),
             shared_token_cache_name=env.optional_str("SHARED_TOKEN_CACHE_NAME"),
+            shared_token_cache_key_secret_id=env.optional_str("SHARED_TOKEN_CACHE_KEY_SECRET_ID"),
             cors_allow_origins=env.str_list("CORS_ALLOW_ORIGINS"),
             cors_allow_headers=env.str_list("CORS_ALLOW_HEADERS"),
             cors_max_age_seconds=env.int("CORS_MAX_AGE_SECONDS", 600, minimum=0, maximum=86400),
@@ -117,5 +121,10 @@ class VendorSettings:
             and not any(p.startswith("VENDING_POLICY") for p in env.problems)
         ):
             env.problems.append("VENDING_POLICY is required (a JSON policy document)")
+        if settings.shared_token_cache_name and not settings.shared_token_cache_key_secret_id:
+            env.problems.append(
+                "SHARED_TOKEN_CACHE_KEY_SECRET_ID is required with SHARED_TOKEN_CACHE_NAME "
+                "(the secret whose value seals the shared cache's entries)"
+            )
         env.check()
         return settings

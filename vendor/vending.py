@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from shared.errors import (
     PayloadTooLargeError,
 )
 from shared.momento_types import VendedToken
-from shared.permissions import Permission, permissions_from_json, permissions_to_json
+from shared.permissions import Permission, permissions_from_json
 from vendor.identity import Identity
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import MintBudget
@@ -29,13 +30,15 @@ from vendor.policy import Grant, Policy
 from vendor.policy_source import PolicySource
 from vendor.request_json import load_json
 from vendor.token_cache import TokenCache
-from vendor.token_label import labelled_token_id
+from vendor.token_id import token_id as token_id_for
 
 if TYPE_CHECKING:
     from shared.momento_access import MomentoAccess
 
 audit_logger = logging.getLogger("vendor.audit")
 
+#: Headroom slots (1/4 s each by default) a shared grant's mint may wait for before a 429.
+SHARED_MINT_SLOT_WAITS = 4
 _REQUEST_FIELDS = {"permissions", "ttlSeconds"}
 
 
@@ -45,7 +48,7 @@ class VendRequest:
 
     permissions: tuple[Permission, ...] | None = None
     ttl_seconds: int | None = None
-    #: `?name=`: becomes part of the token id (`vendor.token_label`), never of the scope.
+    #: `?name=`: becomes part of the token id (`vendor.token_id`), never of the scope.
     label: str | None = None
 
 
@@ -81,9 +84,17 @@ def cache_key(identity: Identity, grant: Grant, label: str | None = None) -> str
     None whenever a placeholder or a per-caller rule contributed). A `?name=` label changes the
     token id, so it is part of the key; shared grants carry none (their id names the rule).
     """
-    owner = ["rule", grant.shared_rule] if grant.shared_rule is not None else identity.principal
-    parts: list[Any] = [owner, permissions_to_json(grant.permissions), grant.ttl_seconds]
-    if label is not None and grant.shared_rule is None:
+    if grant.shared_rule is not None:
+        return _cache_key(None, grant, None)
+    return _cache_key(identity.principal, grant, label)
+
+
+@functools.lru_cache(maxsize=10_000)
+def _cache_key(principal: str | None, grant: Grant, label: str | None) -> str:
+    """Remembered per (owner, grant, label): the policy hands a caller the same `Grant` every time."""
+    owner: Any = ["rule", grant.shared_rule] if principal is None else principal
+    parts: list[Any] = [owner, grant.permissions_json, grant.ttl_seconds]
+    if label is not None:
         parts.append(label)
     material = json.dumps(
         parts,
@@ -93,9 +104,15 @@ def cache_key(identity: Identity, grant: Grant, label: str | None = None) -> str
     return "vend-" + hashlib.sha256(material.encode()).hexdigest()
 
 
-def budget_owner(identity: Identity, grant: Grant) -> str:
-    """Whose mint budget a mint spends: the shared rule's for a shared grant, else the caller's."""
-    return f"rule:{grant.shared_rule}" if grant.shared_rule is not None else f"principal:{identity.principal}"
+def budget_owner(identity: Identity, grant: Grant) -> str | None:
+    """Whose mint budget a mint spends: the caller's; None (no budget) for a shared grant.
+
+    A shared rule has at most one grant per lifetime bucket (its whole statement list; narrower
+    requests are per-caller grants), so its mints are bounded by construction (about two a
+    minute, the 60 s bucket re-minted every 48 s), and charging them to a budget would let one
+    caller asking every bucket exhaust it for all the rule's callers. Headroom still applies.
+    """
+    return None if grant.shared_rule is not None else f"principal:{identity.principal}"
 
 
 class Vendor:
@@ -126,7 +143,9 @@ class Vendor:
         label = request.label if grant.shared_rule is None else None
         try:
             outcome = self._tokens.get_or_mint(
-                cache_key(identity, grant, label), lambda: self._admitted_mint(identity, grant, label)
+                cache_key(identity, grant, label),
+                lambda: self._admitted_mint(identity, grant, label),
+                grant.ttl_seconds,
             )
         except (MintRefusedError, MomentoLimitExceededError) as exc:
             retry = exc.retry_after_seconds if isinstance(exc, MintRefusedError) else None
@@ -143,7 +162,7 @@ class Vendor:
             )
             raise
         token = outcome.token
-        permissions = permissions_to_json(grant.permissions)
+        permissions = grant.permissions_json
         audit_logger.info(
             "vended token",
             extra={
@@ -163,7 +182,9 @@ class Vendor:
         """A mint the budget admits first (else `MintRefusedError`, nothing minted)."""
         if self._budget is None:
             return self._mint(identity, grant, label)
-        admission = self._budget.admit(budget_owner(identity, grant))
+        # A shared grant's one mint serves many callers: worth waiting up to a second for a slot.
+        waits = SHARED_MINT_SLOT_WAITS if grant.shared_rule is not None else 0
+        admission = self._budget.admit(budget_owner(identity, grant), wait_slots=waits)
         try:
             return self._mint(identity, grant, label)
         except MomentoLimitExceededError:
@@ -172,7 +193,7 @@ class Vendor:
 
     def _mint(self, identity: Identity, grant: Grant, label: str | None) -> VendedToken:
         """Mint with the cached key; a refused key means a rotation we have not seen: re-read, retry once."""
-        token_id = grant.shared_token_id or labelled_token_id(identity.token_id, label)
+        token_id = grant.shared_token_id or token_id_for(identity.principal, label)
         try:
             return self._access.mint_token(
                 self._master_keys.get(), grant.permissions, grant.ttl_seconds, token_id

@@ -1,20 +1,29 @@
 """Builds the vendor's real dependencies from settings, once per execution environment.
 
-Kept apart from `vendor.app` so the handler module imports neither boto3 nor the Momento SDK
-until the first request, and so tests and the benchmark can build the same object graph.
+Kept apart from `vendor.app` so the handler module imports neither botocore's client machinery
+nor the Momento SDK until the first request, and so tests and the benchmark can build the same
+object graph. The Secrets Manager client comes from botocore itself, not boto3: `import boto3`
+also imports s3transfer (and with it multiprocessing, concurrent.futures, tempfile), about a
+tenth of a cold start the vendor never uses; a boto3 client is this very botocore client.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.errors import SecretStoreError
 from shared.momento_access import MomentoAccess, SdkMomentoAccess
+from shared.momento_types import MasterKey
+from shared.version_hint import HINT_TTL_SECONDS, hint_item_key
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
 from vendor.policy_source import policy_for
+from vendor.sealed_store import SealedTokenStore
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
 from vendor.vending import Vendor
@@ -69,8 +78,39 @@ def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
 VERSION_CHECK_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1})
 
 
+def secret_reader(client: Any, secret_id: str) -> Callable[[], str]:
+    """Reads a secret's AWSCURRENT string value; botocore failures become `SecretStoreError`."""
+
+    def read() -> str:
+        try:
+            value = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+        except (BotoCoreError, ClientError):
+            raise SecretStoreError(f"cannot read secret {secret_id!r}") from None
+        text = value.get("SecretString")
+        if not isinstance(text, str):
+            raise SecretStoreError(f"secret {secret_id!r} has no SecretString")
+        return text
+
+    return read
+
+
+class MomentoVersionHint:
+    """`VersionHint` as a Momento cache item (`shared.version_hint`), in the shared token cache."""
+
+    def __init__(self, access: MomentoAccess, cache_name: str) -> None:
+        self._access = access
+        self._cache_name = cache_name
+
+    def read(self, key: MasterKey, secret_arn: str) -> str | None:
+        return self._access.cache_get(key, self._cache_name, hint_item_key(secret_arn))
+
+    def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None:
+        self._access.cache_set(key, self._cache_name, hint_item_key(secret_arn), version_id, HINT_TTL_SECONDS)
+
+
 def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
-    return boto3.client(
+    """What `boto3.client("secretsmanager", ...)` builds (same credential and region chain)."""
+    return botocore.session.get_session().create_client(
         "secretsmanager",
         endpoint_url=settings.common.secrets_manager_endpoint_url,
         config=config,
@@ -94,13 +134,22 @@ def build_vendor(
         version_client=None
         if secrets_manager is not None
         else secrets_manager_client(settings, VERSION_CHECK_CONFIG),
+        hint=MomentoVersionHint(momento, settings.shared_token_cache_name)
+        if settings.shared_token_cache_name
+        else None,
     )
     shared: SharedTokenStore | None = None
+    endpoint_of = None
     counters: Counters = LocalCounters()
     lease: CounterLease | None = None
-    if settings.shared_token_cache_name:
-        shared = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
+    if settings.shared_token_cache_name and settings.shared_token_cache_key_secret_id:
+        store = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
+        key_client = secrets_manager if secrets_manager is not None else secrets_manager_client(settings)
+        shared = SealedTokenStore(store, secret_reader(key_client, settings.shared_token_cache_key_secret_id))
+        if isinstance(momento, SdkMomentoAccess):
+            sdk = momento
+            endpoint_of = lambda: sdk.key_endpoint(master_keys.get())  # noqa: E731
         counters = MomentoCounters(momento, master_keys, settings.shared_token_cache_name)
         lease = CounterLease(counters)
-    tokens = TokenCache(settings.token_reuse_fraction, shared, lease=lease)
+    tokens = TokenCache(settings.token_reuse_fraction, shared, lease=lease, endpoint_of=endpoint_of)
     return Vendor(policy, master_keys, momento, tokens, mint_budget(settings, counters))

@@ -3,14 +3,17 @@
 Shapes from Momento's reference (public-dev-docs `docs/platform/authentication/api-keys-http-api.md`):
 POST `{role_id, description, expiry}` (all required; expiry "never" or epoch seconds) answers 200
 `{api_key, key_info}`; unknown role -> 404. GET `?limit=1..100&next_token=` answers
-`{key_info: [...], next_token}` with `next_token` only when more keys remain. DELETE answers 200 `{}`.
+`{key_info: [...], next_token}` with `next_token` only when more keys remain (an opaque cursor: the
+last key returned, in creation order, so revoking while paging skips nothing). DELETE answers 200 `{}`.
 The key object: key_id, account_id, description, role_id, issued_at_epoch_seconds and
 expires_at_epoch_seconds (omitted when the key never expires). Errors: `{"code", "message"}` with
-the documented labels (`errors.HTTP_CODE`), 503 for injected faults.
+the documented labels (`errors.HTTP_CODE`), 503 for injected faults, 405 JSON for a method a path
+does not serve.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +42,31 @@ def key_info(cred: Credential) -> dict[str, Any]:
     if cred.expires_at is not None:
         info["expires_at_epoch_seconds"] = cred.expires_at
     return info
+
+
+_CURSOR_PREFIX = "after:"
+
+
+def encode_cursor(last: Credential) -> str:
+    """The `next_token` after `last`: the position of the last key returned in creation order, not
+    an offset, so keys revoked (or expiring) while a client pages shift nothing and none is skipped
+    (Momento documents the token only as opaque; its encoding here is ours)."""
+    raw = f"{_CURSOR_PREFIX}{last.serial}:{last.key_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> int:
+    """The creation serial to continue after; 0 = the first page. A token we did not issue -> 400."""
+    if not token:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raw = ""
+    serial, _, key_id = raw.removeprefix(_CURSOR_PREFIX).partition(":")
+    if not raw.startswith(_CURSOR_PREFIX) or not serial.isdigit() or not key_id:
+        raise invalid("next_token must come from a previous page")
+    return int(serial)
 
 
 class ApiKeysApi:
@@ -92,16 +120,16 @@ class ApiKeysApi:
     def list(self, authorization: str | None, query: dict[str, list[str]]) -> dict[str, Any]:
         caller = self._caller(authorization, write=False)
         raw_limit = query.get("limit", [str(DEFAULT_LIMIT)])[0]
-        raw_start = query.get("next_token", ["0"])[0] or "0"
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise invalid(f"limit must be an integer within 1..{MAX_LIMIT}")
-        if not raw_start.isdigit():
-            raise invalid("next_token must come from a previous page")
-        limit, start = int(raw_limit), int(raw_start)
-        creds = sorted(self.state.credentials.list_v2(caller.account), key=lambda c: (c.issued_at, c.key_id))
-        answer: dict[str, Any] = {"key_info": [key_info(c) for c in creds[start : start + limit]]}
-        if start + limit < len(creds):
-            answer["next_token"] = str(start + limit)
+        limit = int(raw_limit)
+        after = decode_cursor(query.get("next_token", [""])[0])
+        creds = sorted(self.state.credentials.list_v2(caller.account), key=lambda c: c.serial)
+        rest = [c for c in creds if c.serial > after]
+        page = rest[:limit]
+        answer: dict[str, Any] = {"key_info": [key_info(c) for c in page]}
+        if len(rest) > limit:
+            answer["next_token"] = encode_cursor(page[-1])
         return answer
 
     def revoke(self, authorization: str | None, key_id: str) -> None:
@@ -119,18 +147,22 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: keys travel in headers
         return
 
-    def _send(self, status: int, payload: dict[str, Any] | None) -> None:
+    def _send(
+        self, status: int, payload: dict[str, Any] | None, headers: dict[str, str] | None = None
+    ) -> None:
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         if payload is not None:
             self.send_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if data:
+        if data and self.command != "HEAD":
             self.wfile.write(data)
 
-    def _error(self, code: Code, message: str) -> None:
-        self._send(HTTP_STATUS[code], {"code": HTTP_CODE[code], "message": message})
+    def _error(self, code: Code, message: str, headers: dict[str, str] | None = None) -> None:
+        self._send(HTTP_STATUS[code], {"code": HTTP_CODE[code], "message": message}, headers)
 
     def _dispatch(self, method: str) -> None:
         api = self.server.api
@@ -154,11 +186,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, api.create(auth, body))
             elif path == "/api-keys" and method == "GET":
                 api.state.faults.apply("GET /api-keys")
-                self._send(200, api.list(auth, parse_qs(url.query)))
+                self._send(200, api.list(auth, parse_qs(url.query, keep_blank_values=True)))
             elif path.startswith("/api-keys/") and method == "DELETE":
                 api.state.faults.apply("DELETE /api-keys")
                 api.revoke(auth, unquote(path[len("/api-keys/") :]))
                 self._send(200, {})
+            elif path == "/api-keys" or path.startswith("/api-keys/"):
+                allowed = "GET, POST" if path == "/api-keys" else "DELETE"
+                # The reference: "All errors share a common JSON body"; the status is a guess.
+                self._error(
+                    Code.METHOD_NOT_ALLOWED,
+                    f"Method {method} is not allowed on {url.path} (allowed: {allowed})",
+                    {"Allow": allowed},
+                )
             else:
                 self._error(Code.NOT_FOUND, f"No route for {method} {url.path}")
         except InjectedFault as fault:
@@ -176,6 +216,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
+
+    # Every other method gets the same JSON error body (not http.server's 501 HTML page).
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (unknown method, malformed request line) as JSON too."""
+        label = {400: "Bad Request", 405: "MethodNotAllowed", 501: "MethodNotAllowed"}.get(code)
+        status = 405 if code == 501 else code
+        self.close_connection = True
+        self._send(status, {"code": label or "Bad Request", "message": message or explain or ""})
 
 
 class _ApiServer(ThreadingHTTPServer):

@@ -34,7 +34,8 @@ class ControlService(Service, control_grpc.ScsControlServicer):
         self, request: control_pb._ListCachesRequest, context: grpc.ServicerContext
     ) -> control_pb._ListCachesResponse:
         cred = self.caller(context)
-        self.state.credentials.require(cred, cred.grants.control, "list caches")
+        # Resource management read: the Viewer role may list (roles-and-permissions.md).
+        self.state.credentials.require(cred, cred.grants.control or cred.grants.list_caches, "list caches")
         return control_pb._ListCachesResponse(
             cache=[control_pb._Cache(cache_name=n) for n in self.state.caches.names(cred.account)]
         )

@@ -37,6 +37,8 @@ class Credential:
     #: Key id of the credential that minted this one.
     parent: str | None = None
     revoked_at: float | None = None
+    #: Creation order on this server (set when stored): the API keys list's paging order.
+    serial: int = 0
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -57,6 +59,7 @@ class Credentials:
         self._by_id: dict[str, Credential] = {}
         self._by_key: dict[str, Credential] = {}
         self._refresh: dict[str, _Refresh] = {}
+        self._serial = 0
 
     # -- authentication -------------------------------------------------------------------
     def authenticate(self, token: str | None) -> Credential:
@@ -77,6 +80,8 @@ class Credentials:
     # -- issuing ----------------------------------------------------------------------------
     def _store(self, cred: Credential) -> Credential:
         with self._lock:
+            self._serial += 1
+            cred.serial = self._serial
             self._by_id[cred.key_id] = cred
             self._by_key[cred.api_key] = cred
         return cred

@@ -12,6 +12,8 @@ class Code(Enum):
     UNAUTHENTICATED = "unauthenticated"
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
+    #: HTTP only: a known path asked with a method it does not serve.
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     ALREADY_EXISTS = "already_exists"
     FAILED_PRECONDITION = "failed_precondition"
     LIMIT_EXCEEDED = "limit_exceeded"
@@ -24,6 +26,7 @@ GRPC_STATUS: dict[Code, grpc.StatusCode] = {
     Code.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
     Code.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
     Code.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Code.METHOD_NOT_ALLOWED: grpc.StatusCode.UNIMPLEMENTED,
     Code.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
     Code.FAILED_PRECONDITION: grpc.StatusCode.FAILED_PRECONDITION,
     Code.LIMIT_EXCEEDED: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -36,6 +39,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.UNAUTHENTICATED: 401,
     Code.PERMISSION_DENIED: 403,
     Code.NOT_FOUND: 404,
+    Code.METHOD_NOT_ALLOWED: 405,
     Code.ALREADY_EXISTS: 409,
     Code.FAILED_PRECONDITION: 400,
     Code.LIMIT_EXCEEDED: 429,
@@ -52,6 +56,7 @@ HTTP_CODE: dict[Code, str] = {
     Code.UNAUTHENTICATED: "Unauthorized",
     Code.PERMISSION_DENIED: "PermissionDenied",
     Code.NOT_FOUND: "NotFound",
+    Code.METHOD_NOT_ALLOWED: "MethodNotAllowed",
     Code.ALREADY_EXISTS: "Conflict",
     Code.LIMIT_EXCEEDED: "TooManyRequests",
     Code.UNAVAILABLE: "ServiceUnavailable",

@@ -89,8 +89,10 @@ class Grants:
     cache: tuple[CacheGrant, ...] = ()
     topic: tuple[TopicGrant, ...] = ()
     function: tuple[FunctionGrant, ...] = ()
-    #: Control plane (create/list/delete caches).
+    #: Control plane writes (create/delete caches: "resource management" write).
     control: bool = False
+    #: `ListCaches` ("resource management" read; also granted by `control`).
+    list_caches: bool = False
     #: Mint disposable tokens and v1 API keys.
     mint: bool = False
     #: Create and revoke v2 API keys over HTTP.
@@ -106,7 +108,9 @@ class Grants:
         return self.super_user or any(g.allows(cache, topic, access) for g in self.topic)
 
 
-SUPER_USER = Grants(super_user=True, control=True, mint=True, manage_keys=True, read_keys=True)
+SUPER_USER = Grants(
+    super_user=True, control=True, list_caches=True, mint=True, manage_keys=True, read_keys=True
+)
 
 #: The JS SDK's `AllDataReadWrite` (cache, topic and function-invoke statements on everything).
 ALL_DATA_READ_WRITE = Grants(

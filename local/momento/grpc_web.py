@@ -153,7 +153,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not (self.headers.get("content-type") or "").startswith(_TEXT):
             self._plain(415, f"only {_TEXT} is served")
             return
-        length = int(self.headers.get("content-length") or 0)
+        raw_length = (self.headers.get("content-length") or "0").strip()
+        if not raw_length.isdigit():  # negative or junk: reading would block until the client gives up
+            self.close_connection = True
+            self._plain(400, "content-length must be a non-negative integer")
+            return
+        length = int(raw_length)
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             self._plain(413, "request body too large")

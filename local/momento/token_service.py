@@ -32,7 +32,8 @@ class TokenService(Service, token_grpc.TokenServicer):
             granted = grants_mod.from_wire(request.permissions)
         except grants_mod.BadPermissions as e:
             raise invalid(str(e)) from None
-        if len(request.token_id) > limits.max_token_id_chars:
+        # Counted like the JS SDK's `tokenId.length`: UTF-16 code units, not code points.
+        if len(request.token_id.encode("utf-16-le")) // 2 > limits.max_token_id_chars:
             raise invalid(f"TokenID must be less than or equal to {limits.max_token_id_chars} characters.")
         cred = self.state.credentials.issue_disposable(caller, granted, valid_for, request.token_id or None)
         return token_pb._GenerateDisposableTokenResponse(

@@ -14,7 +14,16 @@ def open_signed_in(browser: Any, url: str, name: str) -> tuple[Any, Any, list[st
     context = browser.new_context()
     page = context.new_page()
     console: list[str] = []
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    # Chromium logs every non-2xx fetch as "Failed to load resource" (the vendor's 429s while the
+    # page waits as told): not a page error. Everything else logged as an error is.
+    page.on(
+        "console",
+        lambda m: (
+            console.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: console.append(str(e)))
     page.goto(url)
     page.fill("#username", name)

@@ -107,3 +107,15 @@ def test_query_string_parameters_are_in_the_event_as_api_gateway_sends_them() ->
     event = fn.events[0]
     assert event["rawQueryString"] == "name=Tay%20lor&x=1&x=2"
     assert event["queryStringParameters"] == {"name": "Tay lor", "x": "1,2"}
+
+
+def test_a_hostile_content_length_is_a_400_not_a_hang() -> None:
+    import socket
+
+    with serve(Recorder(), auth_mode="none") as base:
+        url = urllib.parse.urlsplit(base)
+        sock = socket.create_connection((url.hostname or "", url.port or 0), timeout=3)
+        sock.sendall(b"POST /token HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n")
+        status = sock.recv(4096).split(b"\r\n", 1)[0]
+        sock.close()
+    assert status.split()[1] == b"400"

@@ -224,3 +224,15 @@ def test_wire_helpers() -> None:
     assert frame[0] == 0x80
     assert b"grpc-status:7" in frame
     assert b"grpc-message:no%3A 100%25 %C3%A9" in frame
+
+
+def test_a_hostile_content_length_is_refused_at_once(front: GrpcWebFront) -> None:
+    for length in ("-5", "abc", str(64 * 1024 * 1024)):
+        sock = socket.create_connection(("127.0.0.1", front.port), timeout=3)
+        sock.sendall(
+            b"POST /cache_client.Scs/Get HTTP/1.1\r\nhost: x\r\ncontent-type: application/grpc-web-text\r\n"
+            + f"content-length: {length}\r\n\r\n".encode()
+        )
+        status = sock.recv(4096).split(b"\r\n", 1)[0]
+        sock.close()
+        assert status.split()[1] in (b"400", b"413"), (length, status)

@@ -31,7 +31,9 @@ MARGIN = 5
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[WebStack]:
-    with WebStack(ttl_seconds=TTL, renew_margin_seconds=MARGIN, env={"TOKEN_REUSE_FRACTION": "0"}) as web:
+    # Short tokens renew often: lift the vendor's per-caller mint budget (5 a minute) for them.
+    env = {"TOKEN_REUSE_FRACTION": "0", "MINT_BUDGET_PER_PRINCIPAL": "1000"}
+    with WebStack(ttl_seconds=TTL, renew_margin_seconds=MARGIN, env=env) as web:
         yield web
 
 
@@ -102,4 +104,51 @@ def test_page_survives_the_vendor_answering_429(page: Any, web: WebStack, browse
     assert refusals <= 2 * (throttled_for + 2), statuses
     send(page, "after 429")
     wait_for_message(page, "after 429")
+    assert errors_shown(page) == []
+
+
+def test_hostile_vendor_answers_never_break_the_page(page: Any, web: WebStack) -> None:
+    """A vendor (or whatever answers in its place) sending garbage, Retry-After: 0 storms or a
+    redirect elsewhere: the page keeps its valid tokens, shows that renewal is failing, does not
+    hammer, never follows the redirect, and recovers when the vendor does."""
+    import base64
+    import json
+
+    script: list[dict[str, Any]] = []
+    seen: list[str] = []
+    cors = {"access-control-allow-origin": web.origin, "content-type": "application/json"}
+
+    def hostile(route: Any) -> None:
+        seen.append(route.request.url)
+        answer = script[len(seen) % len(script)]
+        route.fulfill(
+            status=answer["status"], headers={**cors, **answer.get("headers", {})}, body=answer["body"]
+        )
+
+    not_a_token = base64.b64encode(b"hello").decode()
+    script.extend(
+        [
+            {
+                "status": 200,
+                "body": json.dumps({"authToken": not_a_token, "expiresAt": int(time.time()) + 60}),
+            },
+            {"status": 200, "body": "<html>maintenance</html>"},
+            {"status": 429, "headers": {"retry-after": "0"}, "body": "{}"},
+            {"status": 302, "headers": {"location": "http://127.0.0.1:9/steal"}, "body": ""},
+        ]
+    )
+    page.route(f"{web.vendor_url}/**", hostile)
+    eventually(lambda: "retrying" in page.inner_text("#vendor-status"), timeout=2 * TTL)
+    started = time.monotonic()
+    send(page, "through the storm")
+    wait_for_message(page, "through the storm")
+    time.sleep(3)
+    elapsed = time.monotonic() - started
+    # two vending clients, at most one retry a second each (Retry-After: 0 is floored to 1 s)
+    assert len(seen) <= 2 * (elapsed + 2), len(seen)
+    assert all(url.startswith(web.vendor_url) for url in seen)
+    page.unroute(f"{web.vendor_url}/**")
+    eventually(lambda: page.inner_text("#vendor-status") == "ok", timeout=2 * TTL)
+    send(page, "after the storm")
+    wait_for_message(page, "after the storm")
     assert errors_shown(page) == []

@@ -46,3 +46,23 @@ def test_python_m_keyguard_cli_in_a_fresh_process(rstack: RotatorStack, cli: Cli
     )
     assert usage.returncode == 2
     assert "unrecognized arguments: --forse" in usage.stderr
+
+
+def test_stack_outputs_name_the_secrets(rstack: RotatorStack, cli: Cli) -> None:
+    # GIVEN a stack whose outputs list two secrets (moto's CloudFormation, as `sam deploy` leaves it)
+    rstack.create_secret(rstack.mint_v1().console_json(), name="app/one")
+    rstack.create_secret(rstack.mint_v1().console_json(), name="app/two")
+    template = {
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Properties": {}}},
+        "Outputs": {"SecretArns": {"Value": "app/one,app/two"}},
+    }
+    import boto3
+
+    boto3.client(
+        "cloudformation", endpoint_url=rstack.stack.secrets_manager_endpoint_url, region_name="us-east-1"
+    ).create_stack(StackName="keyguard", TemplateBody=json.dumps(template))
+
+    # WHEN status is asked for the stack THEN both secrets are reported
+    result = cli("--stack", "keyguard", "status", "--json")
+    assert result.code == 0, result.output
+    assert [s["secret_id"] for s in result.json()["secrets"]] == ["app/one", "app/two"]

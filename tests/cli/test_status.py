@@ -82,6 +82,14 @@ def test_status_shows_a_stuck_claim_an_orphan_and_a_pending_revoke(rstack: Rotat
     assert later["claim"]["state"] == "abandoned"
     assert later["last_rotation"]["outcome"] == "interrupted"
 
+    # WHEN a run takes over THEN it revokes the orphan, and status shows it recorded, none left alive
+    taken_over = cli("rotate", "--force", "--json", SECRET_ID).json()["results"][0]
+    assert taken_over.get("orphans_revoked") == 1, taken_over
+    after = cli("status", "--json", SECRET_ID).json()["secrets"][0]
+    assert after["orphans"] == []
+    (recorded,) = after["orphans_recorded"]
+    assert (recorded["key_id"], recorded["revoked"], recorded["kind"]) == (orphan["key_id"], True, "v2")
+
 
 def test_status_of_a_v1_key_never_rotated(rstack: RotatorStack, cli: Cli) -> None:
     minted = rstack.mint_v1(30 * DAY)
@@ -91,7 +99,36 @@ def test_status_of_a_v1_key_never_rotated(rstack: RotatorStack, cli: Cli) -> Non
     (status,) = report.json()["secrets"]
     assert status["key"]["kind"] == "v1 with refresh token"
     assert status["rotation"]["due"] is False
-    assert status["rotation"]["strategies"] == ["refresh", "generate"]
+    assert status["rotation"]["strategies"] == ["refresh"]
     assert status["claim"] is None
     assert status["orphans"] is None
     assert status["last_rotation"]["outcome"] == "never"
+
+
+def test_status_shows_the_rotators_recent_outcomes_from_cloudwatch(rstack: RotatorStack, cli: Cli) -> None:
+    # GIVEN a failed run counted in CloudWatch (moto's, as the rotator's EMF lines become metrics)
+    import boto3
+
+    rstack.create_secret(rstack.mint_v1().console_json())
+    cloudwatch = boto3.client(
+        "cloudwatch", endpoint_url=rstack.stack.secrets_manager_endpoint_url, region_name="us-east-1"
+    )
+    cloudwatch.put_metric_data(
+        Namespace="MomentoKeyGuard",
+        MetricData=[
+            {
+                "MetricName": "RotationFailed",
+                "Dimensions": [{"Name": "service", "Value": "keyguard-rotator"}],
+                "Value": 1,
+                "Unit": "Count",
+            }
+        ],
+    )
+
+    report = cli("status", "--json", SECRET_ID).json()
+
+    outcomes = report["rotator_metrics"]["outcomes"]
+    assert outcomes["RotationFailed"]["count"] == 1
+    assert outcomes["RotationFailed"]["last_hour"] is not None
+    assert outcomes["RotationSucceeded"] == {"count": 0, "last_hour": None}
+    assert "RotationFailed: 1, last in the hour from" in cli("status", SECRET_ID).output

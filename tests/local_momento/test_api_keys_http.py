@@ -11,7 +11,6 @@ import jwt
 import pytest
 from momento.auth.access_control.disposable_token_scopes import DisposableTokenScopes as S
 from momento.errors import MomentoErrorCode
-from momento.responses import GenerateDisposableToken
 from momento.utilities import ExpiresIn
 
 from local.momento.server import MintedV1Key, MintedV2Key, MomentoLocalServer
@@ -67,17 +66,17 @@ def test_generate_list_revoke(
     (mine,) = [k for k in listed["key_info"] if k["key_id"] == v2_key.key_id]
     assert "expires_at_epoch_seconds" not in mine
 
-    # AND the new key works with the SDK (from_api_key_v2 + host/port override)
-    assert isinstance(sdk.mint(new_key, S.cache_read_write("c1")), GenerateDisposableToken.Success)
+    # AND the new key works with the SDK (from_api_key_v2 + host/port override); an operator key
+    # uses data and lists caches, it mints nothing (only Owner is a super-user)
     assert error_code(sdk.cache(new_key).set("c1", "k", "v")) is None
+    assert error_code(sdk.cache(new_key).list_caches()) is None
 
     # WHEN it is revoked
     assert api.delete(f"/api-keys/{info['key_id']}", headers={"Authorization": v2_key.api_key}).json() == {}
 
     # THEN it is rejected over gRPC at once, and gone from the list; revoking again is 404
-    minted = sdk.auth(new_key).generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.minutes(1))
-    assert error_code(minted) == MomentoErrorCode.AUTHENTICATION_ERROR
     assert error_code(sdk.cache(new_key).get("c1", "k")) == MomentoErrorCode.AUTHENTICATION_ERROR
+    assert error_code(sdk.cache(new_key).list_caches()) == MomentoErrorCode.AUTHENTICATION_ERROR
     listed = api.get("/api-keys", headers={"Authorization": v2_key.api_key}).json()
     assert [k["key_id"] for k in listed["key_info"]] == [v2_key.key_id]
     assert (
@@ -162,7 +161,7 @@ def test_post_needs_a_json_content_type(api: httpx.Client, v2_key: MintedV2Key) 
     assert resp.status_code == 400
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "x", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "x", "1.5", "", "+5"])
 def test_list_limit_is_1_to_100(api: httpx.Client, v2_key: MintedV2Key, limit: str) -> None:
     resp = api.get("/api-keys", params={"limit": limit}, headers={"Authorization": v2_key.api_key})
     assert (resp.status_code, resp.json()["code"]) == (400, "Bad Request")
@@ -215,3 +214,62 @@ def test_v2_roles_on_the_data_plane(sdk: Sdk, momento_server: MomentoLocalServer
     assert error_code(cache.set("c1", "k", "v")) == MomentoErrorCode.PERMISSION_ERROR
     minted = sdk.auth(viewer.api_key).generate_disposable_token(S.cache_read_only("c1"), ExpiresIn.minutes(1))
     assert error_code(minted) == MomentoErrorCode.PERMISSION_ERROR
+
+
+def test_revoking_while_paging_skips_no_key(
+    api: httpx.Client, v2_key: MintedV2Key, momento_server: MomentoLocalServer
+) -> None:
+    # GIVEN six keys (the caller's and five more), listed two per page
+    momento_server.set_quota(None)
+    made = [create(api, v2_key.api_key, description=f"k{i}").json()["key_info"]["key_id"] for i in range(5)]
+    headers = {"Authorization": v2_key.api_key}
+    seen: list[str] = []
+    params: dict[str, str] = {"limit": "2"}
+    while True:
+        page = api.get("/api-keys", params=params, headers=headers).json()
+        ids = [k["key_id"] for k in page["key_info"]]
+        seen += ids
+        # WHEN the client revokes every listed key it created before asking for the next page
+        for key_id in ids:
+            if key_id in made:
+                assert api.delete(f"/api-keys/{key_id}", headers=headers).status_code == 200
+        if "next_token" not in page:
+            break
+        # the token is opaque: not a number a client could compute
+        assert not page["next_token"].isdigit()
+        params["next_token"] = page["next_token"]
+    # THEN every key was listed exactly once (an offset would have skipped keys)
+    assert sorted(seen) == sorted([v2_key.key_id, *made])
+
+
+@pytest.mark.parametrize("token", ["2", "not-a-token", "YWZ0ZXI6eDp5"])
+def test_a_next_token_we_did_not_issue_is_400(api: httpx.Client, v2_key: MintedV2Key, token: str) -> None:
+    resp = api.get("/api-keys", params={"next_token": token}, headers={"Authorization": v2_key.api_key})
+    assert resp.status_code == 400
+    assert resp.json()["code"] == "Bad Request"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api-keys", "GET, POST"),
+        ("PATCH", "/api-keys", "GET, POST"),
+        ("DELETE", "/api-keys", "GET, POST"),
+        ("GET", "/api-keys/some-id", "DELETE"),
+        ("PUT", "/api-keys/some-id", "DELETE"),
+        ("BREW", "/api-keys", None),
+    ],
+)
+def test_unsupported_methods_answer_json(
+    api: httpx.Client, v2_key: MintedV2Key, method: str, path: str, allow: str | None
+) -> None:
+    # The reference: "All errors share a common JSON body" {code, message}.
+    resp = api.request(method, path, headers={"Authorization": v2_key.api_key})
+    assert resp.status_code == 405
+    assert resp.headers["content-type"] == "application/json"
+    body = resp.json()
+    assert body["code"] == "MethodNotAllowed"
+    assert body["message"]
+    assert resp.headers.get("allow") == allow
+    # nothing changed: the caller's key still lists
+    assert api.get("/api-keys", headers={"Authorization": v2_key.api_key}).status_code == 200

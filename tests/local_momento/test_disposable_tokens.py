@@ -98,7 +98,15 @@ def test_token_id_longer_than_64_characters_is_invalid_argument(
     before = momento_server.state.credentials.count()
     refused = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.minutes(1), props("t" * 65))
     assert error_code(refused) == MomentoErrorCode.INVALID_ARGUMENT_ERROR
-    assert momento_server.state.credentials.count() == before
+    # characters count as the JS SDK counts them (UTF-16 units): 32 emoji fit, 33 do not
+    emoji = "\N{GRINNING FACE}"
+    fits = auth.generate_disposable_token(S.cache_read_write("c1"), ExpiresIn.minutes(1), props(emoji * 32))
+    assert isinstance(fits, GenerateDisposableToken.Success)
+    too_long = auth.generate_disposable_token(
+        S.cache_read_write("c1"), ExpiresIn.minutes(1), props(emoji * 33)
+    )
+    assert error_code(too_long) == MomentoErrorCode.INVALID_ARGUMENT_ERROR
+    assert momento_server.state.credentials.count() == before + 1
 
 
 def test_at_most_twenty_permissions(sdk: Sdk, master: MintedV1Key) -> None:

@@ -117,3 +117,12 @@ def test_asking_beyond_the_policy_is_forbidden(api: str) -> None:
     assert response.status_code == 403, response.text
     assert response.json()["error"] == "forbidden"
     assert "authToken" not in response.json()
+
+
+def test_the_api_root_is_an_alias_and_name_labels_the_token(api: str) -> None:
+    # Momento's TVM example web clients fetch the API root with ?name=
+    response = httpx.get(f"{api}/?name=Taylor", timeout=60)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["permissions"] == [{"cache": CACHE, "role": "read_write"}]
+    assert body["tokenId"].endswith("/Taylor")

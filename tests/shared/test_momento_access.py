@@ -497,3 +497,23 @@ def test_clients_are_reused_per_key_and_rebuilt_after_eviction(
         momento_server.clock.advance(1)
         access.check_key(first)  # and they come back on demand
         assert access._entry(first) is not entry
+
+
+def test_mints_decode_the_master_key_once(
+    access: SdkMomentoAccess, v1: MasterKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shared.key_claims
+    from shared.permissions import CachePermission, CacheRole
+
+    decoded = {"n": 0}
+    original = shared.key_claims._jwt_payload
+
+    def counting(token: str) -> dict[str, object] | None:
+        decoded["n"] += 1
+        return original(token)
+
+    monkeypatch.setattr(shared.key_claims, "_jwt_payload", counting)
+    permission = (CachePermission(cache="orders", role=CacheRole.READ_ONLY),)
+    for _ in range(5):
+        access.mint_token(v1, permission, 60, "caller")
+    assert decoded["n"] <= 1

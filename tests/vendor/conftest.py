@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 EVENTS = Path(__file__).parents[2] / "events" / "vendor"
 POLICY = (EVENTS / "policy.json").read_text()
 SECRET_ID = "momento/master-key"
+#: The random value sealing the shared token cache (the template generates it beside the master key).
+TOKEN_CACHE_KEY_SECRET_ID = "momento/token-cache-key"
 CACHES = ("tenant-acme", "tenant-globex", "public", "orders", "keyguard-tokens")
 
 
@@ -66,6 +69,7 @@ class VendorStack:
             "SECRET_ID": SECRET_ID,
             "AUTH_MODE": "jwt",
             "VENDING_POLICY": POLICY,
+            "SHARED_TOKEN_CACHE_KEY_SECRET_ID": TOKEN_CACHE_KEY_SECRET_ID,
             # The fixture's Momento has no auth quota (set_quota(None)); tests of the vendor's own
             # quota rules (test_mint_budget*.py) set these back to Momento's numbers.
             "AUTH_QUOTA_PER_SECOND": "10000",
@@ -97,6 +101,7 @@ def vendor_stack(local_stack: LocalStack) -> Iterator[VendorStack]:
     sm = local_stack.secretsmanager_client()
     master = local_stack.momento.mint_master_key()
     sm.create_secret(Name=SECRET_ID, SecretString=json.dumps(master.console_json()))
+    sm.create_secret(Name=TOKEN_CACHE_KEY_SECRET_ID, SecretString=secrets.token_urlsafe(48))
     vs = VendorStack(local_stack, sm)
     yield vs
     for built in vs.built:

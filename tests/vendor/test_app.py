@@ -273,6 +273,7 @@ def test_wiring_reserves_the_shared_token_cache() -> None:
         "SECRET_ID": "s",
         "VENDING_POLICY": json.dumps({"rules": [{"allow": [{"cache": "*", "role": "read_only"}]}]}),
         "SHARED_TOKEN_CACHE_NAME": "keyguard-tokens",
+        "SHARED_TOKEN_CACHE_KEY_SECRET_ID": "k",
     }
     with pytest.raises(ConfigError, match="shared token cache"):
         build_vendor(VendorSettings.from_environ(env), access=cast("Any", object()), secrets_manager=object())

@@ -130,11 +130,10 @@ def test_get_grants_the_whole_allowance_when_it_fits_one_token() -> None:
     }
 
 
-def test_post_grants_the_whole_part_the_covered_request_belongs_to_and_caps_lifetime() -> None:
-    # Issue 13: a subset the caller could have been given whole is widened to it (one token).
+def test_post_grants_exactly_the_covered_request_and_caps_lifetime() -> None:
     requested = (perm(cache="tenant-acme", key=f"user-{SUB}-cart", role="write_only"),)
     grant = Policy.from_json(SAMPLE_POLICY, 3600).grant(member(), requested, 99_999)
-    assert grant.permissions == Policy.from_json(SAMPLE_POLICY, 3600).grant(member(), None, None).permissions
+    assert grant.permissions == requested
     assert grant.ttl_seconds == 3600
 
 

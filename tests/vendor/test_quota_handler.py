@@ -30,7 +30,12 @@ PIZZA_POLICY = json.dumps(
     }
 )
 #: Momento's numbers: the vendor's budget rules as deployed by default.
-QUOTA_ENV = {"AUTH_QUOTA_PER_SECOND": "5", "MINT_BUDGET_PER_PRINCIPAL": "5"}
+#: An hour's window, so that no test straddles a window boundary (fixed windows, see README).
+QUOTA_ENV = {
+    "AUTH_QUOTA_PER_SECOND": "5",
+    "MINT_BUDGET_PER_PRINCIPAL": "5",
+    "MINT_BUDGET_WINDOW_SECONDS": "3600",
+}
 
 
 def event_for(sub: str, tenant: str = "acme", body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,7 +74,7 @@ def audits(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, Any
 def test_over_budget_is_429_with_retry_after_an_audit_line_and_no_mint(
     vendor_stack: VendorStack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    built = vendor_stack.build(MINT_BUDGET_PER_PRINCIPAL="5")
+    built = vendor_stack.build(MINT_BUDGET_PER_PRINCIPAL="5", MINT_BUDGET_WINDOW_SECONDS="3600")
     topics = {"permissions": [{"cache": "public", "topic": "announcements", "role": "subscribe_only"}]}
     # Eight distinct grants (two token-sized parts x four lifetime buckets): the most a caller can ask.
     asks = [{"ttlSeconds": t} for t in (60, 300, 900, 3600)] + [
@@ -79,7 +84,7 @@ def test_over_budget_is_429_with_retry_after_an_audit_line_and_no_mint(
     assert [r["statusCode"] for r in responses] == [200] * 5 + [429] * 3
     refused = responses[-1]
     assert body_of(refused)["error"] == "mint_budget_exceeded"
-    assert 1 <= int(refused["headers"]["Retry-After"]) <= 60
+    assert 1 <= int(refused["headers"]["Retry-After"]) <= 3600
     assert mints(vendor_stack) == 5
     throttled = audits(caplog, "vend throttled")
     assert [a["caller"] for a in throttled] == ["mallory"] * 3
@@ -96,7 +101,7 @@ def test_handler_counts_budget_refusals_in_a_metric(
     from local.api_gateway import LocalLambdaContext
     from vendor.settings import VendorSettings
 
-    env = vendor_stack.env(MINT_BUDGET_PER_PRINCIPAL="1")
+    env = vendor_stack.env(MINT_BUDGET_PER_PRINCIPAL="1", MINT_BUDGET_WINDOW_SECONDS="3600")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Test")
@@ -161,7 +166,7 @@ def test_vendors_leave_the_rotator_its_operations(vendor_stack: VendorStack) -> 
     statuses = [built.invoke(event_for(f"user-{i}"))["statusCode"] for i in range(40)]
     elapsed = time.monotonic() - start
     assert 429 in statuses
-    assert statuses.count(200) <= 3 * elapsed + 2
+    assert statuses.count(200) <= 3 * (int(elapsed) + 1)  # at most 3 in any one second
     secret = json.loads(vendor_stack.sm.get_secret_value(SecretId="momento/master-key")["SecretString"])
     with SdkMomentoAccess(built.settings.common) as access:
         access.check_key(MasterKey(api_key=secret["apiKey"]))
@@ -184,5 +189,6 @@ def test_callers_of_a_shared_rule_get_one_token_naming_the_rule(
     assert sorted(a["caller"] for a in vended) == sorted(f"browser-{i}" for i in range(50))
     assert {a["sharedRule"] for a in vended} == {"pizza tracker"}
     # A per-caller grant is never shared, even for a caller who also matches the shared rule.
+    time.sleep(0.34)  # the next headroom slot: this one is a new (per-caller) mint
     mine = body_of(built.invoke(event_for("browser-1")))
     assert mine["tokenId"] == "browser-1"

@@ -241,3 +241,66 @@ def test_a_budget_refusal_serves_a_still_valid_token(clock: Clock) -> None:
     clock.now += 395  # too close to expiry to hand out
     with pytest.raises(MintBudgetExceededError):
         cache.get_or_mint("k", minter)
+
+
+def test_a_refused_leaseholder_releases_so_waiters_stop_waiting(clock: Clock) -> None:
+    from shared.errors import AuthQuotaReservedError
+    from vendor.mint_budget import CounterLease, LocalCounters
+
+    store, counters = DictStore(), LocalCounters(clock)
+    refused = Minter(clock)
+    refused.fail = AuthQuotaReservedError("fleet share in use", 1)
+    holder = TokenCache(0.8, store, clock=clock, lease=CounterLease(counters, clock=clock))
+    with pytest.raises(AuthQuotaReservedError):
+        holder.get_or_mint("k", refused)
+    polls: list[float] = []
+    minter = Minter(clock)
+    waiter = TokenCache(
+        0.8, store, clock=clock, lease=CounterLease(counters, clock=clock), sleep=polls.append
+    )
+    assert waiter.get_or_mint("k", minter).source == "minted"
+    assert polls == []  # the release was seen before any wait, not after 2.5 s of polls
+
+
+# --- issue 15: a full cache evicts without a scan ----------------------------------------------
+
+
+class NoScanDict(dict[str, object]):
+    """The cache's entry map, refusing to be iterated: eviction must not walk every entry."""
+
+    def items(self) -> object:  # type: ignore[override]
+        raise AssertionError("scanned every entry")
+
+    def __iter__(self) -> object:  # type: ignore[override]
+        raise AssertionError("scanned every entry")
+
+
+def test_full_cache_evicts_without_scanning(clock: Clock) -> None:
+    cache, mint = TokenCache(0.8, clock=clock, max_entries=100), Minter(clock)
+    for i in range(100):
+        cache.get_or_mint(f"k{i}", mint)
+    cache._entries = NoScanDict(cache._entries)  # type: ignore[assignment]
+    for i in range(100, 150):
+        assert cache.get_or_mint(f"k{i}", mint).source == "minted"
+    assert len(cache._entries) == 100
+
+
+def test_full_cache_drops_the_entry_whose_reuse_ends_first(clock: Clock) -> None:
+    cache = TokenCache(0.8, clock=clock, max_entries=3)
+    long_lived, short_lived = Minter(clock, lifetime=10_000), Minter(clock, lifetime=100)
+    cache.get_or_mint("old-but-long", long_lived)
+    clock.now += 50
+    cache.get_or_mint("newer-but-short", short_lived)
+    cache.get_or_mint("third", long_lived)
+    cache.get_or_mint("fourth", long_lived)  # full: the short one goes, not the oldest insert
+    assert cache.get_or_mint("old-but-long", long_lived).source == "memory"
+    assert cache.get_or_mint("newer-but-short", short_lived).source == "minted"
+
+
+def test_replaced_entries_do_not_grow_the_eviction_heap(clock: Clock) -> None:
+    cache, mint = TokenCache(0.8, clock=clock, max_entries=10), Minter(clock, lifetime=10)
+    for _ in range(200):
+        clock.now += 9  # past the reuse share: every request re-mints the same key
+        cache.get_or_mint("k", mint)
+    assert len(cache._by_reuse_end) <= 20
+    assert cache.get_or_mint("k", mint).source == "memory"

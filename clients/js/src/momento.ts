@@ -110,12 +110,16 @@ export class RefreshingTopicClient {
   private readonly stopListening: () => void;
   private moving: Promise<void> = Promise.resolve();
 
+  /**
+   * `onError` hears what fails in the background (moving subscriptions to a renewed token), so an
+   * app can show it instead of silently losing its subscriptions when the old token expires.
+   */
   constructor(
     private readonly vending: TokenVendingClient,
-    private readonly options: { endpoints?: Endpoints } = {},
+    private readonly options: { endpoints?: Endpoints; onError?: (error: unknown) => void } = {},
   ) {
     this.stopListening = vending.onChange((creds) => {
-      this.moving = this.moving.then(() => this.moveTo(creds)).catch(() => undefined);
+      this.moving = this.moving.then(() => this.moveTo(creds)).catch((error: unknown) => this.options.onError?.(error));
     });
   }
 

@@ -4,7 +4,7 @@
  * It keeps one current token, renews it `renewMarginSeconds` before `expiresAt` (at most half-way
  * through a short token's life), and when a renewal fails while the held token is still valid it
  * keeps that token and tries again after the vendor's `Retry-After` (else an exponential backoff
- * with jitter), never later than the expiry. Redirects are refused (`redirect: "error"`), so the
+ * with jitter), never later than the expiry. Redirects are refused (`redirect: "manual"`), so the
  * bearer token only ever goes to `url`; cookies are never sent. The token never appears in
  * errors or in `toString()`.
  */
@@ -46,9 +46,9 @@ export class VendingError extends Error {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 
-  /** Worth trying again later (throttled, outage, network); 4xx refusals are not. */
+  /** Worth trying again later (throttled, outage, network); refusals and redirects are not. */
   get retryable(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500;
+    return (this.status === 0 && this.code === "unreachable") || this.status === 429 || this.status >= 500;
   }
 }
 
@@ -71,6 +71,8 @@ export interface VendingClientOptions {
   minRetrySeconds?: number;
   maxRetrySeconds?: number;
   timeoutMs?: number;
+  /** Without a valid token, keep retrying throttled/unavailable answers this long (default 30). */
+  firstFetchPatienceSeconds?: number;
   fetch?: typeof fetch;
   /** Epoch milliseconds (tests). */
   now?: () => number;
@@ -186,8 +188,9 @@ export class TokenVendingClient {
   }
 
   private backoffSeconds(error: VendingError): number {
-    if (error.retryAfterSeconds !== undefined) return error.retryAfterSeconds;
     const min = this.options.minRetrySeconds ?? 1;
+    // A vendor (or a proxy in front of it) saying "Retry-After: 0" must not start a retry storm.
+    if (error.retryAfterSeconds !== undefined) return Math.max(min, error.retryAfterSeconds);
     const max = this.options.maxRetrySeconds ?? 30;
     const ceiling = Math.min(max, min * 2 ** Math.min(this.failures, 16));
     return min + (ceiling - min) * this.random();
@@ -195,30 +198,35 @@ export class TokenVendingClient {
 
   private async renew(): Promise<VendedCredentials> {
     const held = this.held;
-    try {
-      const fresh = await this.fetchOnce();
-      this.held = fresh;
-      this.retryAtMs = -Infinity;
-      this.failures = 0;
-      this.lastError = undefined;
-      for (const listener of this.listeners) {
-        try {
-          listener(fresh);
-        } catch {
-          // a listener's failure is the app's, not the renewal's
+    const patience = (this.options.firstFetchPatienceSeconds ?? 30) * 1000;
+    const giveUpAt = this.now() + patience;
+    for (;;) {
+      try {
+        const fresh = await this.fetchOnce();
+        this.held = fresh;
+        this.retryAtMs = -Infinity;
+        this.failures = 0;
+        this.lastError = undefined;
+        for (const listener of this.listeners) {
+          try {
+            listener(fresh);
+          } catch {
+            // a listener's failure is the app's, not the renewal's
+          }
         }
-      }
-      return fresh;
-    } catch (err) {
-      const error = err instanceof VendingError ? err : new VendingError(0, "unreachable", String(err));
-      const now = this.now();
-      this.retryAtMs = now + this.backoffSeconds(error) * 1000;
-      this.failures += 1;
-      if (held && now < held.expiresAt * 1000) {
+        return fresh;
+      } catch (err) {
+        const error = err instanceof VendingError ? err : new VendingError(0, "unreachable", String(err));
+        const now = this.now();
+        const wait = this.backoffSeconds(error) * 1000;
+        this.retryAtMs = now + wait;
+        this.failures += 1;
         this.lastError = error;
-        return held;
+        if (held && now < held.expiresAt * 1000) return held; // keep serving the valid token
+        // No valid token to fall back on: wait as told, within patience, for throttling and outages.
+        if (!error.retryable || now + wait > giveUpAt) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      throw error;
     }
   }
 
@@ -252,21 +260,37 @@ export class TokenVendingClient {
         method,
         headers,
         body,
-        redirect: "error",
+        // "manual": a redirect is answered to us (opaque in browsers) and never followed.
+        redirect: "manual",
         credentials: "omit",
         cache: "no-store",
         signal: controller.signal,
       });
       text = await response.text();
     } catch (err) {
-      const why = controller.signal.aborted ? "timed out" : "could not be reached (or redirected)";
+      const why = controller.signal.aborted ? "timed out" : "could not be reached";
       throw new VendingError(0, "unreachable", `the vendor ${why}: ${String(err)}`);
     } finally {
       clearTimeout(timeout);
     }
+    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+      throw new VendingError(response.status, "redirect_refused", "the vendor redirected; redirects are never followed");
+    }
     if (!response.ok) throw httpError(response, text);
     this.fetches += 1;
     return parseCredentials(text, fetchedAt, this.now());
+  }
+}
+
+/** Base64 JSON with string `api_key` and `endpoint`: what `CredentialProvider.fromDisposableToken` reads. */
+function isDisposableToken(token: string): boolean {
+  try {
+    const decoded: unknown = JSON.parse(atob(token));
+    if (!decoded || typeof decoded !== "object") return false;
+    const fields = decoded as Record<string, unknown>;
+    return typeof fields.api_key === "string" && fields.api_key !== "" && typeof fields.endpoint === "string";
+  } catch {
+    return false;
   }
 }
 
@@ -312,6 +336,9 @@ export function parseCredentials(text: string, fetchedAt: number, now: number): 
   const expiresAt = body.expiresAt ?? body.exp;
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_CHARS) {
     throw new VendingError(200, "bad_response", "the vendor's answer has no usable authToken");
+  }
+  if (!isDisposableToken(token)) {
+    throw new VendingError(200, "bad_response", "the vendor's authToken is not a Momento disposable token");
   }
   if (typeof expiresAt !== "number" || !Number.isInteger(expiresAt)) {
     throw new VendingError(200, "bad_response", "the vendor's answer has no integer expiresAt");

@@ -6,6 +6,10 @@ import { after, before, beforeEach, describe, it } from "node:test";
 
 import { parseCredentials, TokenVendingClient, VendingError } from "../dist/index.js";
 
+/** A disposable token as Momento's SDKs hand them out: base64 JSON {endpoint, api_key}. */
+const b64 = (apiKey) => Buffer.from(JSON.stringify({ endpoint: "momento.local", api_key: apiKey })).toString("base64");
+const key = (creds) => JSON.parse(Buffer.from(creds.authToken, "base64").toString()).api_key;
+
 /** A scripted vendor: each request takes the next answer; every request is recorded. */
 class FakeVendor {
   constructor() {
@@ -35,7 +39,7 @@ class FakeVendor {
     const expiresAt = Math.floor(now / 1000) + lifetimeSeconds;
     return {
       status: 200,
-      body: JSON.stringify({ authToken: `tok-${n}`, token: `tok-${n}`, expiresAt, exp: expiresAt, tokenId: "u1", permissions: [] }),
+      body: JSON.stringify({ authToken: b64(`tok-${n}`), token: b64(`tok-${n}`), expiresAt, exp: expiresAt, tokenId: "u1", permissions: [] }),
     };
   }
 }
@@ -52,7 +56,7 @@ describe("fetching", () => {
   it("GETs with the bearer token, no cookies, and the name as a query label", async () => {
     const client = new TokenVendingClient({ url: vendor.url, bearerToken: () => "id-token", name: "Taylor" });
     const creds = await client.credentials();
-    assert.equal(creds.authToken, "tok-0");
+    assert.equal(key(creds), "tok-0");
     const [req] = vendor.requests;
     assert.equal(req.method, "GET");
     assert.equal(req.url, "/token?name=Taylor");
@@ -74,7 +78,7 @@ describe("fetching", () => {
     const client = new TokenVendingClient({ url: vendor.url });
     const all = await Promise.all([1, 2, 3, 4, 5].map(() => client.credentials()));
     assert.equal(vendor.requests.length, 1);
-    assert.ok(all.every((c) => c.authToken === "tok-0"));
+    assert.ok(all.every((c) => key(c) === "tok-0"));
   });
 
   it("refuses redirects, so the bearer token never goes elsewhere", async () => {
@@ -83,7 +87,10 @@ describe("fetching", () => {
     try {
       vendor.answers.push({ status: 302, headers: { location: elsewhere.url }, body: "" });
       const client = new TokenVendingClient({ url: vendor.url, bearerToken: "secret-id-token" });
-      await assert.rejects(client.credentials(), (err) => err instanceof VendingError && err.status === 0);
+      await assert.rejects(
+        client.credentials(),
+        (err) => err instanceof VendingError && err.code === "redirect_refused" && !err.retryable,
+      );
       assert.equal(elsewhere.requests.length, 0);
     } finally {
       elsewhere.stop();
@@ -106,13 +113,16 @@ describe("fetching", () => {
 
 describe("hostile or broken vendor answers", () => {
   const now = Date.now();
-  const good = { authToken: "t", expiresAt: Math.floor(now / 1000) + 60 };
+  const good = { authToken: b64("k"), expiresAt: Math.floor(now / 1000) + 60 };
   for (const [name, body] of [
     ["not JSON", "<html>"],
     ["an array", "[]"],
     ["no token", JSON.stringify({ ...good, authToken: undefined })],
     ["a non-string token", JSON.stringify({ ...good, authToken: { x: 1 } })],
     ["a huge token", JSON.stringify({ ...good, authToken: "x".repeat(20000) })],
+    ["a token that is not base64", JSON.stringify({ ...good, authToken: "not base64!" })],
+    ["a token that is not JSON inside", JSON.stringify({ ...good, authToken: btoa("hello") })],
+    ["a token without api_key", JSON.stringify({ ...good, authToken: btoa('{"endpoint":"e"}') })],
     ["an expiry in the past", JSON.stringify({ ...good, expiresAt: Math.floor(now / 1000) - 1 })],
     ["an expiry in 2100", JSON.stringify({ ...good, expiresAt: 4102444800 })],
     ["a fractional expiry", JSON.stringify({ ...good, expiresAt: good.expiresAt + 0.5 })],
@@ -123,8 +133,8 @@ describe("hostile or broken vendor answers", () => {
     });
   }
   it("accepts the seed's shape (token, exp)", () => {
-    const creds = parseCredentials(JSON.stringify({ token: "t", exp: good.expiresAt }), now, now);
-    assert.equal(creds.authToken, "t");
+    const creds = parseCredentials(JSON.stringify({ token: b64("t"), exp: good.expiresAt }), now, now);
+    assert.equal(key(creds), "t");
   });
 });
 
@@ -138,7 +148,7 @@ describe("renewal", () => {
     assert.equal((await client.credentials()).authToken, first.authToken);
     vendor.answers.push(vendor.token(60, 1, t + 2000));
     t += 2_000;
-    assert.equal((await client.credentials()).authToken, "tok-1");
+    assert.equal(key(await client.credentials()), "tok-1");
     assert.equal(vendor.requests.length, 2);
   });
 
@@ -149,7 +159,7 @@ describe("renewal", () => {
     await client.credentials();
     t += 31_000;
     vendor.answers.push({ status: 429, headers: { "content-type": "application/json", "retry-after": "7" }, body: '{"error":"momento_limit_exceeded","message":"later"}' });
-    assert.equal((await client.credentials()).authToken, "tok-0");
+    assert.equal(key(await client.credentials()), "tok-0");
     assert.equal(client.lastError.status, 429);
     assert.equal(client.lastError.retryAfterSeconds, 7);
     t += 6_000;
@@ -158,14 +168,49 @@ describe("renewal", () => {
     assert.equal(vendor.requests.length, 2, "no request before Retry-After");
     t += 1_500;
     vendor.answers.push(vendor.token(60, 2, t));
-    assert.equal((await client.credentials()).authToken, "tok-2");
+    assert.equal(key(await client.credentials()), "tok-2");
     assert.equal(client.lastError, undefined);
+  });
+
+  it("without a token yet, waits out a 429 as told instead of failing the page", async () => {
+    vendor.answers.push({ status: 429, headers: { "retry-after": "1" }, body: '{"error":"auth_quota_reserved"}' });
+    const client = new TokenVendingClient({ url: vendor.url });
+    const started = Date.now();
+    const creds = await client.credentials();
+    assert.equal(key(creds), "tok-1");
+    assert.ok(Date.now() - started >= 900, "Retry-After was honoured");
+    assert.equal(vendor.requests.length, 2);
+  });
+
+  it("gives up on a first fetch once patience runs out, and never retries a refusal", async () => {
+    vendor.answers.push({ status: 503, headers: { "retry-after": "5" }, body: "{}" });
+    const impatient = new TokenVendingClient({ url: vendor.url, firstFetchPatienceSeconds: 1 });
+    await assert.rejects(impatient.credentials(), (err) => err.status === 503);
+    vendor.answers.push({ status: 401, body: '{"error":"unauthenticated"}' });
+    await assert.rejects(new TokenVendingClient({ url: vendor.url }).credentials(), (err) => err.status === 401);
+    assert.equal(vendor.requests.length, 2);
+  });
+
+  it("never retries faster than minRetrySeconds, even when told Retry-After: 0", async () => {
+    let t = Date.now();
+    const client = new TokenVendingClient({ url: vendor.url, renewMarginSeconds: 30, now: () => t });
+    vendor.answers.push(vendor.token(60, 0, t));
+    await client.credentials();
+    t += 31_000;
+    vendor.answers.push({ status: 429, headers: { "retry-after": "0" }, body: "{}" });
+    await client.credentials();
+    for (let i = 0; i < 9; i++) {
+      t += 100;
+      await client.credentials();
+    }
+    assert.equal(vendor.requests.length, 2, "no retry storm within the first second");
   });
 
   it("backs off exponentially without Retry-After, and never past the expiry", async () => {
     let t = Date.now();
     const client = new TokenVendingClient({
       url: vendor.url, renewMarginSeconds: 50, minRetrySeconds: 1, maxRetrySeconds: 8, now: () => t, random: () => 1,
+      firstFetchPatienceSeconds: 0,
     });
     vendor.answers.push(vendor.token(60, 0, t));
     await client.credentials();

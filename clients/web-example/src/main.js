@@ -37,6 +37,22 @@ function addMessage(who, text) {
   state.messages += 1;
 }
 
+/** `alice·f0a4` from `f0a42c9c-.../alice`: the chosen name plus a bit of the verified principal. */
+function sender(tokenId) {
+  if (typeof tokenId !== "string" || tokenId === "") return "unknown:";
+  const slash = tokenId.lastIndexOf("/");
+  if (slash < 0) return `${tokenId.slice(0, 12)}:`;
+  const name = tokenId.slice(slash + 1).split("~")[0].slice(0, 32);
+  return `${name}·${tokenId.slice(0, 4)}:`;
+}
+
+/** An event handler whose failures (no token any more, a broken vendor answer) are shown, not lost. */
+function guarded(action, what) {
+  return (event) => {
+    Promise.resolve(action(event)).catch((error) => showError(`${what}: ${String(error?.message ?? error)}`));
+  };
+}
+
 function describe(response) {
   return typeof response?.errorCode === "function" ? `${response.errorCode()}: ${response.message()}` : String(response);
 }
@@ -105,7 +121,10 @@ async function start(config, user) {
   tokenView(room);
 
   const cache = new RefreshingCacheClient(items, { endpoints, defaultTtlSeconds: 3600 });
-  const topics = new RefreshingTopicClient(room, { endpoints });
+  const topics = new RefreshingTopicClient(room, {
+    endpoints,
+    onError: (error) => showError(`moving the subscription to a renewed token: ${String(error?.message ?? error)}`),
+  });
   const noteKey = `user-${user.sub}-note`;
 
   const saved = await cache.run((c) => c.get(config.cache, noteKey));
@@ -119,29 +138,32 @@ async function start(config, user) {
       } catch {
         return; // not ours
       }
-      if (typeof message?.text === "string") addMessage(`${String(message.user).slice(0, 32)}:`, message.text);
+      if (typeof message?.text !== "string") return;
+      // Who sent it comes from Momento (the publisher's token id: `<verified principal>/<name>`),
+      // never from the message body, which any member could fill with another member's name.
+      addMessage(sender(item.tokenId()), message.text);
     },
     onError: (error) => showError(`subscription: ${describe(error)}`),
   });
 
-  $("send").addEventListener("submit", async (event) => {
+  $("send").addEventListener("submit", guarded(async (event) => {
     event.preventDefault();
     const text = $("text").value.trim();
     if (!text) return;
     $("text").value = "";
     const response = await topics.publish(config.cache, config.topic, JSON.stringify({ user: user.username, text }));
     if (response instanceof TopicPublish.Error) showError(`publish: ${describe(response)}`);
-  });
+  }, "send"));
 
-  $("note").addEventListener("submit", async (event) => {
+  $("note").addEventListener("submit", guarded(async (event) => {
     event.preventDefault();
     const text = $("note-text").value;
     const response = await cache.run((c) => c.set(config.cache, noteKey, text));
     if (response instanceof CacheSet.Success) $("note-saved").textContent = text;
     else showError(`save status: ${describe(response)}`);
-  });
+  }, "save status"));
 
-  $("pin").addEventListener("click", async () => {
+  $("pin").addEventListener("click", guarded(async () => {
     // Outside this user's prefix: the policy does not allow it, so Momento refuses.
     const response = await cache.run((c) => c.set(config.cache, "pinned", "last message"));
     const result = $("pin-result");
@@ -152,7 +174,7 @@ async function start(config, user) {
       result.textContent = `denied: ${describe(response)}`;
       result.className = "denied";
     }
-  });
+  }, "pin"));
 
   window.addEventListener("pagehide", () => {
     topics.close();
