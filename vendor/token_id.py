@@ -10,8 +10,8 @@ longer (108 characters were seen), so the principal cannot always be used as it 
   `SAFE_CHARS`, so a shortened id never equals a principal used unchanged.
 
 The audit line (`vendor.vending`) records the full principal next to this id, so a token id
-seen in Momento leads back to one caller. A `?name=` label is composed onto this id by
-`vendor.token_label.labelled_token_id`, which keeps the same 64-character limit.
+seen in Momento leads back to one caller. `label` (a caller-chosen name for the token) is
+appended after `/` under the same rules.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ SAFE_CHARS = re.compile(r"[A-Za-z0-9._:/@+=-]+")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]")
 
 
-def token_id(principal: str) -> str:
-    """The token id for `principal`: at most 64 safe characters."""
-    if len(principal) <= MAX_TOKEN_ID_LENGTH and SAFE_CHARS.fullmatch(principal):
-        return principal
+def token_id(principal: str, label: str | None = None) -> str:
+    """The token id for `principal` (and an optional label); at most 64 safe characters."""
+    readable = principal if label is None else f"{principal}/{label}"
+    if len(readable) <= MAX_TOKEN_ID_LENGTH and SAFE_CHARS.fullmatch(readable):
+        return readable
     # surrogatepass: a lone surrogate must not turn the digest into an exception.
-    digest = hashlib.sha256(principal.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_HEX]
-    tail = _UNSAFE.sub("_", principal)[-(MAX_TOKEN_ID_LENGTH - _DIGEST_HEX - 1) :]
+    digest = hashlib.sha256(readable.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_HEX]
+    tail = _UNSAFE.sub("_", readable)[-(MAX_TOKEN_ID_LENGTH - _DIGEST_HEX - 1) :]
     return f"{tail}~{digest}"
