@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import signal
@@ -41,8 +42,11 @@ LEASE = 120
 DAY = 86400
 
 
-def child(secret_id: str, offset: float) -> None:
-    """One rotator run, as the Lambda handler does it, on a clock shifted like the server's."""
+def child(secret_id: str) -> None:
+    """One rotator run, as the Lambda handler does it, on a clock shifted like the server's.
+
+    It imports and builds its clients first, says READY, and starts when the parent sends the
+    clock offset (so the parent can start the next run's interpreter while this cycle runs)."""
     import boto3
     from botocore.config import Config
 
@@ -58,8 +62,10 @@ def child(secret_id: str, offset: float) -> None:
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=15),
     )
     momento = SdkMomentoAccess(settings.common)
-    deps = Dependencies(settings, client, momento, clock=lambda: time.time() + offset)
+    offset = [0.0]
+    deps = Dependencies(settings, client, momento, clock=lambda: time.time() + offset[0])
     print("READY", flush=True)
+    offset[0] = float(sys.stdin.readline())
     started = time.monotonic()
     report = handle(DirectRequest(secret_id, force=True), deps, time.monotonic() + 30)
     body = report.body()
@@ -98,9 +104,17 @@ class Loop:
             "MOMENTO_TIMEOUT_SECONDS": "30",
             "POWERTOOLS_METRICS_NAMESPACE": "KillLoop",
         }
+        from rotator.invocation import Dependencies
         from rotator.settings import RotatorSettings
 
-        self.momento = SdkMomentoAccess(RotatorSettings.read(self.env).common)
+        settings = RotatorSettings.read(self.env)
+        self.momento = SdkMomentoAccess(settings.common)
+        self.deps = Dependencies(settings, self.sm, self.momento, clock=self.server.clock.now)
+        self._spare: subprocess.Popen[str] | None = None
+        self._spare_for = ""
+        # the in-process runs' warnings are in their results; keep stderr for the progress lines
+        logging.getLogger("rotator").addHandler(logging.NullHandler())
+        logging.getLogger("rotator").propagate = False
         self.refreshes: dict[str, list[bool]] = {}
         #: How runs that finished before their kill ended.
         self.unkilled: Counter[str] = Counter()
@@ -124,19 +138,46 @@ class Loop:
         credentials.refresh_v1 = refresh_v1
 
     def spawn(self, secret_id: str) -> subprocess.Popen[str]:
-        offset = self.server.clock.now() - time.time()
         return subprocess.Popen(
             [sys.executable, __file__, "--child", secret_id],
             cwd=ROOT,
-            env={**self.env, "KILL_LOOP_CLOCK_OFFSET": repr(offset)},
-            stdin=subprocess.DEVNULL,
+            env=self.env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
 
+    def started(self, secret_id: str) -> subprocess.Popen[str]:
+        """A rotator process that has imported everything, told to start now."""
+        process = self._spare if self._spare is not None and self._spare_for == secret_id else None
+        if process is None:
+            process = self.spawn(secret_id)
+        self._spare = None
+        assert process.stdout is not None
+        assert process.stdin is not None
+        ready = process.stdout.readline().strip()
+        if ready != "READY":
+            process.kill()
+            raise RuntimeError(f"child did not start: {ready!r}")
+        process.stdin.write(f"{self.server.clock.now() - time.time()!r}\n")
+        process.stdin.flush()
+        return process
+
+    def prepare(self, secret_id: str) -> None:
+        """Start the next run's interpreter now, so its imports overlap this cycle's checks."""
+        self._spare = self.spawn(secret_id)
+        self._spare_for = secret_id
+
+    def finish_spare(self) -> None:
+        if self._spare is not None:
+            self._spare.kill()
+            self._spare.communicate()
+            self._spare = None
+
     def run_to_end(self, secret_id: str) -> dict[str, Any]:
-        process = self.spawn(secret_id)
+        """A rotator subprocess run to completion."""
+        process = self.started(secret_id)
         out, err = process.communicate(timeout=300)
         lines = [line for line in out.splitlines() if line.startswith("{")]
         if process.returncode != 0 or not lines:
@@ -144,16 +185,17 @@ class Loop:
         result: dict[str, Any] = json.loads(lines[-1])
         return result
 
+    def resume_in_process(self, secret_id: str) -> dict[str, Any]:
+        """The next scheduled run, in this process (the same code the Lambda handler runs)."""
+        from rotator.events import DirectRequest
+        from rotator.invocation import handle
+
+        report = handle(DirectRequest(secret_id, force=True), self.deps, time.monotonic() + 60)
+        return report.body()
+
     def run_killed(self, secret_id: str, window: float) -> bool:
         """Start a run, SIGKILL it at a random moment of its run; True if it was killed."""
-        process = self.spawn(secret_id)
-        assert process.stdout is not None
-        ready = process.stdout.readline().strip()
-        if ready != "READY":
-            process.kill()
-            raise RuntimeError(
-                f"child did not start: {ready!r} {process.stderr.read() if process.stderr else ''}"
-            )
+        process = self.started(secret_id)
         time.sleep(self.rng.uniform(0, window))
         killed = process.poll() is None
         if killed:
@@ -274,10 +316,11 @@ class Loop:
             if counts["cycles"] % 10 == 0:
                 print(f"{kind}: {counts['cycles']} cycles, {dict(outcomes)}", file=sys.stderr, flush=True)
             counts["killed" if self.run_killed(secret_id, window) else "finished_before_kill"] += 1
+            self.prepare(secret_id)
             if not self.works(self.stage_value(secret_id, "AWSCURRENT")):
                 counts["keys_lost_right_after_kill"] += 1
             self.server.clock.advance(LEASE + 1)
-            [result] = self.run_to_end(secret_id)["results"]
+            [result] = self.resume_in_process(secret_id)["results"]
             outcome = result.get("operator_action") or result.get("error_code") or result["outcome"]
             outcomes[outcome] += 1
             if outcome not in {"rotated", "resumed"} and os.environ.get("KILL_LOOP_VERBOSE"):
@@ -296,6 +339,7 @@ class Loop:
                     SecretId=secret_id, SecretString=json.dumps(self.fresh_document(kind, account))
                 )
             self.server.clock.advance(5)
+        self.finish_spare()
         report: dict[str, Any] = {"kind": kind, "kill_window_ms": round(window * 1000, 1), **counts}
         report["next_run_outcomes"] = dict(outcomes)
         report["unkilled_run_outcomes"] = dict(self.unkilled)
@@ -330,7 +374,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.child:
-        child(args.child, float(os.environ["KILL_LOOP_CLOCK_OFFSET"]))
+        child(args.child)
         return
     from local.stack import LocalStack
 

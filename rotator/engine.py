@@ -245,7 +245,8 @@ class _HeldClaim:
 def _runbook(secret: MasterSecret) -> str:
     if secret.generation is KeyGeneration.V2:
         return (
-            "Create a v2 API key with a key-managing role in the Momento console and store "
+            "Create a v2 API key with the Owner (super-user) role in the Momento console (it must "
+            "mint tokens as well as manage keys; an Operator key manages keys only) and store "
             '{"apiKey", "endpoint", "keyId", "roleId"} as the secret\'s value (put-secret-value); the '
             "secret was not changed."
         )

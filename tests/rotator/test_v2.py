@@ -11,7 +11,13 @@ import pytest
 from rotator.engine import PROMOTED_LABEL, REVOKED_LABEL, Outcome, RotationResult
 from rotator.events import NativeStepRequest
 from rotator.native import run_step
-from shared.errors import ConfigError, MomentoUnavailableError, RotationInProgressError, SecretFormatError
+from shared.errors import (
+    ConfigError,
+    MomentoUnavailableError,
+    OperatorActionRequiredError,
+    RotationInProgressError,
+    SecretFormatError,
+)
 from tests.rotator.asserts import assert_clean_after_rotation, assert_refused, assert_works, holder, value
 from tests.rotator.faults import Crash, MomentoFaults, SecretsManagerFaults, staged
 from tests.rotator.moto_state import stage_rotation_token
@@ -385,3 +391,26 @@ def test_a_never_expiring_v2_key_gets_an_expiring_successor(rstack: RotatorStack
     # and no configuration can ask for more than a year
     with pytest.raises(ConfigError, match="GENERATED_KEY_VALID_SECONDS"):
         rstack.settings(generated_key_valid_seconds=2 * 365 * DAY)
+
+
+def test_an_operator_key_is_refused_before_anything_changes(rstack: RotatorStack) -> None:
+    # GIVEN a v2 key with Momento's Operator role: it manages keys but is not a super-user
+    # (roles-and-permissions.md), so it cannot mint the tokens the vendor and testSecret need
+    minted = rstack.server.mint_v2_key(
+        rstack.account, role_id="operator", expires_at=int(rstack.clock()) + 30 * DAY
+    )
+    document = {
+        "apiKey": minted.api_key,
+        "endpoint": minted.endpoint,
+        "validUntil": minted.expires_at,
+        "roleId": "operator",
+        "keyId": minted.key_id,
+    }
+    version = rstack.create_secret(document)
+    # WHEN the rotator runs THEN it asks for an Owner key, creating and changing nothing
+    with pytest.raises(OperatorActionRequiredError, match="Owner"):
+        rstack.rotation().run(force=True)
+    stages = rstack.client().describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"]
+    assert stages == {version: ["AWSCURRENT"]}
+    listed = rstack.server.state.credentials.list_v2(rstack.account)
+    assert [c.key_id for c in listed if c.role_id == "operator"] == [minted.key_id]
