@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import secrets
 import sys
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from local.stack import LocalStack  # noqa: E402
 from local.vendor_fleet import Answer, VendorFleet, request_token  # noqa: E402
 
 SECRET_ID = "bench/master-key"
+CACHE_KEY_SECRET_ID = "bench/token-cache-key"
 CACHE = "keyguard-tokens"
 PIZZA = [{"cache": "public", "topic": "*", "role": "subscribe_only"}]
 POLICY = {
@@ -284,19 +286,25 @@ def main() -> int:
         stack.secretsmanager_client().create_secret(
             Name=SECRET_ID, SecretString=json.dumps(stack.momento.mint_master_key().console_json())
         )
+        stack.secretsmanager_client().create_secret(
+            Name=CACHE_KEY_SECRET_ID, SecretString=secrets.token_urlsafe(48)
+        )
         env = {
             **stack.env(),
             "SECRET_ID": SECRET_ID,
             "AUTH_MODE": "jwt",
             "VENDING_POLICY": json.dumps(POLICY),
             "SHARED_TOKEN_CACHE_NAME": CACHE,
+            "SHARED_TOKEN_CACHE_KEY_SECRET_ID": CACHE_KEY_SECRET_ID,
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "POWERTOOLS_METRICS_NAMESPACE": "Bench",
         }
         with VendorFleet(env, args.processes, Path(logs)) as fleet:
             bench = Bench(stack, fleet)
             for i, url in enumerate(fleet.urls):  # every process has loaded the key
-                Tally().until_served(url, claims(f"warmup-{i}"))
+                warm = Tally().until_served(url, claims(f"warmup-{i}"))
+                if warm.status != 200:
+                    raise SystemExit(f"the vendor does not vend: {warm.status} {warm.body}")
             bench.rest()
             shared = shared_burst(bench, args.shared_callers)
             bench.rest()
