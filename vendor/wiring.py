@@ -22,8 +22,8 @@ from shared.momento_types import MasterKey
 from shared.version_hint import HINT_TTL_SECONDS, hint_item_key
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
-from vendor.policy_source import policy_for
-from vendor.sealed_store import SealedTokenStore
+from vendor.policy_source import _powertools_metric, policy_for
+from vendor.sealed_store import KeyedCounters, SealedTokenStore, SealingKeySource
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
 from vendor.vending import Vendor
@@ -70,6 +70,7 @@ def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
             reserve_rate=settings.auth_quota_reserve_per_second,
         ),
         counters,
+        record=_powertools_metric,
     )
 
 
@@ -145,11 +146,15 @@ def build_vendor(
     if settings.shared_token_cache_name and settings.shared_token_cache_key_secret_id:
         store = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
         key_client = secrets_manager if secrets_manager is not None else secrets_manager_client(settings)
-        shared = SealedTokenStore(store, secret_reader(key_client, settings.shared_token_cache_key_secret_id))
+        sealing_keys = SealingKeySource(secret_reader(key_client, settings.shared_token_cache_key_secret_id))
+        shared = SealedTokenStore(store, sealing_keys)
         if isinstance(momento, SdkMomentoAccess):
             sdk = momento
             endpoint_of = lambda: sdk.key_endpoint(master_keys.get())  # noqa: E731
-        counters = MomentoCounters(momento, master_keys, settings.shared_token_cache_name)
+        # Counter names keyed like the sealed entries: no Momento credential can find them (F2).
+        counters = KeyedCounters(
+            MomentoCounters(momento, master_keys, settings.shared_token_cache_name), sealing_keys
+        )
         lease = CounterLease(counters)
     tokens = TokenCache(settings.token_reuse_fraction, shared, lease=lease, endpoint_of=endpoint_of)
     return Vendor(policy, master_keys, momento, tokens, mint_budget(settings, counters))
