@@ -69,6 +69,11 @@ class VersionHint(Protocol):
     def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None: ...
 
 
+def plausible_version_id(value: str) -> bool:
+    """A Secrets Manager VersionId (32 to 64 visible ASCII characters); anything else is no hint."""
+    return 32 <= len(value) <= 64 and value.isascii() and value.isprintable() and " " not in value
+
+
 #: Turns a secret's id and SecretString into the master key and its expiry (epoch s, None = never).
 SecretParser = Callable[[str, str], tuple[MasterKey, int | None]]
 
@@ -130,6 +135,8 @@ class MasterKeySource:
         self._hint_seen: str | None = None
         #: The last hint value that caused a download: never downloaded for twice.
         self._hint_acted_on: str | None = None
+        #: When a hint value last caused a download.
+        self._hint_reload_at = float("-inf")
         #: When a refusal seen on a hint read last caused a download.
         self._refused_reload_at = float("-inf")
 
@@ -199,9 +206,21 @@ class MasterKeySource:
             logger.warning("version hint unreadable; polling Secrets Manager", extra={"error": exc.code})
             self._hint_seen = None
             return cached
-        self._hint_seen = hinted or ""
-        if hinted is None or hinted == cached.version_id or hinted == self._hint_acted_on:
+        if hinted is not None and not plausible_version_id(hinted):
+            logger.warning("version hint is not a version id; treated as no hint")
+            hinted = None
+        if hinted is None or hinted == cached.version_id:
+            # Only a hint that agrees with the version held slows the poll (outside finding F5).
+            self._hint_seen = hinted or ""
             return cached
+        # Names a version not held: unconfirmed, so the configured poll applies. It causes one
+        # download, not if that value already did (and the read contradicted it) nor within the
+        # configured interval of the last hinted download: a hint forged to change constantly
+        # costs one GetSecretValue per interval, as polling does.
+        self._hint_seen = None
+        if hinted == self._hint_acted_on or now - self._hint_reload_at < self._interval:
+            return cached
+        self._hint_reload_at = now
         return self._reload_for_hint(cached, now, hinted)
 
     def _reload_for_hint(self, cached: _Cached, now: float, hinted: str | None) -> _Cached:

@@ -103,7 +103,11 @@ class MomentoVersionHint:
         self._cache_name = cache_name
 
     def read(self, key: MasterKey, secret_arn: str) -> str | None:
-        return self._access.cache_get(key, self._cache_name, hint_item_key(secret_arn))
+        """None for a value that is not text: any cache writer can put bytes there (finding F4)."""
+        try:
+            return self._access.cache_get(key, self._cache_name, hint_item_key(secret_arn))
+        except UnicodeDecodeError:
+            return None
 
     def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None:
         self._access.cache_set(key, self._cache_name, hint_item_key(secret_arn), version_id, HINT_TTL_SECONDS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,10 +18,12 @@ import pytest
 from shared.errors import MintBudgetExceededError
 from shared.momento_types import MasterKey
 from shared.permissions import ALL, CachePermission, CacheRole
+from shared.version_hint import hint_item_key
 from tests.vendor.conftest import SECRET_ID, Built, VendorStack, load_event
 from vendor.identity import identify
 from vendor.mint_budget import BudgetSettings, LocalCounters, MintBudget, digest, window
 from vendor.sealed_store import KeyedCounters, SealingKeySource
+from vendor.wiring import MomentoVersionHint
 
 TOKENS = "keyguard-tokens"
 
@@ -99,3 +102,14 @@ def test_impossible_values_fail_closed_for_a_principal_and_keep_the_headroom() -
             pass
     assert admitted == budget.settings.headroom_limit  # 3, not 10: a negative count is no headroom
     assert "MintCounterTampered" in recorded
+
+
+@pytest.mark.integration
+def test_a_non_utf8_version_hint_reads_as_no_hint(vendor_stack: VendorStack) -> None:
+    """Outside finding F4: bytes that are not UTF-8 at the hint's item raised UnicodeDecodeError (500)."""
+    built = vendor_stack.build(SHARED_TOKEN_CACHE_NAME=TOKENS)
+    attacker = broad_token(vendor_stack, built)
+    arn = vendor_stack.sm.describe_secret(SecretId=SECRET_ID)["ARN"]
+    raw = built.access._entry(attacker).cache
+    raw.set(TOKENS, hint_item_key(arn), b"\xff\xfe", timedelta(seconds=600))
+    assert MomentoVersionHint(built.access, TOKENS).read(attacker, arn) is None
