@@ -57,6 +57,9 @@ logger = logging.getLogger(__name__)
 
 #: How often one request reads the version hint (a Momento cache get) while one is published.
 HINT_INTERVAL_SECONDS = 2.0
+#: After a failed load with no valid key, calls within this long raise the same error without a
+#: read: a request makes one read of a down Secrets Manager, not one per use of the key.
+FAILURE_MEMORY_SECONDS = 5.0
 #: The DescribeSecret poll while the hint answers: a backstop for a hint that was never written.
 HINT_SAFETY_POLL_SECONDS = 900.0
 
@@ -135,6 +138,8 @@ class MasterKeySource:
         self._hint_seen: str | None = None
         #: The last hint value that caused a download: never downloaded for twice.
         self._hint_acted_on: str | None = None
+        #: The last failed load with nothing valid to serve (when it ended, what it raised).
+        self._failed: tuple[float, SecretStoreError | SecretFormatError] | None = None
         #: When a hint value last caused a download.
         self._hint_reload_at = float("-inf")
         #: When a refusal seen on a hint read last caused a download.
@@ -184,10 +189,19 @@ class MasterKeySource:
             cached = self._cached
             if cached is not None and now - self._checked_at < self._interval:
                 return cached.key
+            failed = self._failed
+            if failed is not None and now - failed[0] < FAILURE_MEMORY_SECONDS:
+                # One request calls get() several times (token cache, counters, mint): one read
+                # each against a hanging store outlived the function's timeout (finding F3).
+                raise failed[1]
             self._checked_at = now
             try:
-                return self._load().key
+                loaded = self._load().key
+                self._failed = None
+                return loaded
             except (SecretStoreError, SecretFormatError) as exc:
+                if not self._valid(self._cached, now):
+                    self._failed = (self._clock(), exc)
                 return self._stale_or_raise(exc, now)
 
     def _follow_hint(self, cached: _Cached, now: float) -> _Cached:

@@ -28,6 +28,7 @@ import hmac
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
@@ -46,6 +47,8 @@ FORMAT = "s1."
 ITEM_PREFIX = "vend-"
 COUNTER_PREFIX = "ctr-"
 _NONCE_BYTES = 12
+#: While the key secret cannot be read, how long until the next try (the shared level is skipped).
+RETRY_SECONDS = 30.0
 #: Shortest secret value accepted (the template generates 64 alphanumerics, ~380 bits).
 MIN_SECRET_CHARS = 32
 
@@ -94,9 +97,11 @@ class SealingKeys:
 class SealingKeySource:
     """The keys, read on first use and kept; None (logged) while the key secret cannot be read."""
 
-    def __init__(self, load_secret: Callable[[], str]) -> None:
+    def __init__(self, load_secret: Callable[[], str], clock: Callable[[], float] = time.monotonic) -> None:
         self._load_secret = load_secret
+        self._clock = clock
         self._keys: SealingKeys | None = None
+        self._failed_at = float("-inf")
         self._lock = threading.Lock()
 
     def get(self) -> SealingKeys | None:
@@ -104,9 +109,12 @@ class SealingKeySource:
             return self._keys
         with self._lock:
             if self._keys is None:
+                if self._clock() - self._failed_at < RETRY_SECONDS:
+                    return None  # one read per RETRY_SECONDS while the secret is unreadable (F3)
                 try:
                     self._keys = SealingKeys(self._load_secret())
                 except (KeyGuardError, ValueError) as exc:
+                    self._failed_at = self._clock()
                     code = exc.code if isinstance(exc, KeyGuardError) else "bad_token_cache_key"
                     logger.warning("token cache key unavailable; shared cache skipped", extra={"error": code})
                     return None

@@ -28,9 +28,15 @@ from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
 from vendor.vending import Vendor
 
-#: Fail fast so stale-while-error can answer within the API's timeout: two tries, short deadlines.
+#: Fail fast so stale-while-error (or the 503) answers well within the function's 25 s timeout.
+#: `total_max_attempts` counts the first try: two attempts in all. (botocore's `max_attempts`
+#: counts retries, so the old `max_attempts: 2` was three attempts of a 3 s read timeout, 9.1 s
+#: per read against a hanging Secrets Manager; outside finding F3.) A request reads at most the
+#: master key and the token cache key while the store is down (each source remembers a failure,
+#: `vendor.master_key.FAILURE_MEMORY_SECONDS`), so it answers within 2 x 2 x (1 + 1.5) = 10 s at
+#: worst, about 6 s when the store accepts connections and never answers.
 _SECRETS_MANAGER_CONFIG = Config(
-    connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}
+    connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"}
 )
 
 
