@@ -23,7 +23,10 @@ mint costs nothing at Momento):
 Across containers the counters live in the shared token cache (`SHARED_TOKEN_CACHE_NAME`),
 updated with Momento's atomic `Increment` (a data-plane call, not an auth operation). Every
 container counts on the same item, so the limits hold for the whole fleet however many
-containers Lambda runs. Without the shared cache, or while Momento's cache is unreachable, the
+containers Lambda runs. Their item names are HMACs under the token cache key
+(`vendor.sealed_store.KeyedCounters`), so no Momento credential can find them to forge a count;
+a value that cannot be (below what was just added) is tampering: a principal is refused, the
+headroom counts in this container. Without the shared cache, or while Momento's cache is unreachable, the
 counters are this container's own (`LocalCounters`): the budgets then hold per container, so N
 containers allow N times as much (cap the function's concurrency or configure the cache).
 
