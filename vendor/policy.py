@@ -614,9 +614,14 @@ class Policy:
                     raise ForbiddenError(f"not allowed: {refused}")
                 chosen.append((permission, max(caps)))
         shared_rule = None
+        held = self.allowances(identity)
         whole = _whole(identity, self.rules, allowances, chosen)
         if whole is not None:
-            chosen, shared_rule = whole
-        chosen = merge_same_resource(chosen, self.allowances(identity))
+            try:  # the widened grant may not fit one token (two roles, no union): then as asked
+                chosen, shared_rule = merge_same_resource(whole[0], held), whole[1]
+            except ForbiddenError:
+                whole = None
+        if whole is None:
+            chosen = merge_same_resource(chosen, held)
         ttl = bucket_ttl(requested_ttl_seconds, min(ttl for _, ttl in chosen))
         return Grant(canonical([p for p, _ in chosen]), ttl, shared_rule)

@@ -49,6 +49,8 @@ def test_both_halves_merge_only_where_read_write_is_allowed() -> None:
     split = policy({"allow": [{"cache": "c", "role": "read_only"}, {"cache": "c", "role": "write_only"}]})
     with pytest.raises(ForbiddenError, match="does not allow their union"):
         split.grant(CALLER, halves(), None)
+    # One half alone is granted: not widened to a whole that cannot be one token.
+    assert split.grant(CALLER, halves()[:1], None).permissions == halves()[:1]
 
 
 class Refusing:
