@@ -217,7 +217,10 @@ def merge_same_resource(
                 )
             permission, ttl = union, min(ttl, other_ttl)
         merged[resource] = (permission, ttl)
-    return list(merged.values())
+    kept = list(merged.values())
+    # A statement another one covers (a read_write key prefix under read_write on the whole
+    # cache) adds nothing: dropped, so the token holds one statement per power.
+    return [(p, t) for p, t in kept if not any(o != p and covers(o, p) for o, _ in kept)]
 
 
 def _item_level(permission: Permission) -> bool:

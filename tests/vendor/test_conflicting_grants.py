@@ -43,6 +43,14 @@ def test_a_subsumed_statement_is_dropped() -> None:
     assert p.grant(CALLER, None, None).permissions == (CachePermission("c", CacheRole.READ_WRITE),)
 
 
+def test_a_key_prefix_under_the_whole_cache_is_dropped() -> None:
+    p = policy(
+        {"when": {"groups": ["a"]}, "allow": [{"cache": "c", "keyPrefix": "u1-", "role": "read_write"}]},
+        {"when": {"groups": ["b"]}, "allow": [{"cache": "c", "role": "read_write"}]},
+    )
+    assert p.grant(CALLER, None, None).permissions == (CachePermission("c", CacheRole.READ_WRITE),)
+
+
 def test_both_halves_merge_only_where_read_write_is_allowed() -> None:
     both = policy({"allow": [{"cache": "c", "role": "read_write"}]})
     assert both.grant(CALLER, halves(), None).permissions == (CachePermission("c", CacheRole.READ_WRITE),)
