@@ -33,8 +33,9 @@ from vendor.vending import Vendor
 #: counts retries, so the old `max_attempts: 2` was three attempts of a 3 s read timeout, 9.1 s
 #: per read against a hanging Secrets Manager; outside finding F3.) A request reads at most the
 #: master key and the token cache key while the store is down (each source remembers a failure,
-#: `vendor.master_key.FAILURE_MEMORY_SECONDS`), so it answers within 2 x 2 x (1 + 1.5) = 10 s at
-#: worst, about 6 s when the store accepts connections and never answers.
+#: `vendor.master_key.FAILURE_MEMORY_SECONDS`): 2 reads x 2 attempts x (1 s + 1.5 s) plus
+#: standard mode's backoff (under 1 s each) is at most 12 s; 8 s measured against a store that
+#: accepts connections and never answers, where it took 57 s before.
 _SECRETS_MANAGER_CONFIG = Config(
     connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"}
 )
