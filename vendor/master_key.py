@@ -57,6 +57,9 @@ logger = logging.getLogger(__name__)
 
 #: How often one request reads the version hint (a Momento cache get) while one is published.
 HINT_INTERVAL_SECONDS = 2.0
+#: After a failed load with no valid key, calls within this long raise the same error without a
+#: read: a request makes one read of a down Secrets Manager, not one per use of the key.
+FAILURE_MEMORY_SECONDS = 5.0
 #: The DescribeSecret poll while the hint answers: a backstop for a hint that was never written.
 HINT_SAFETY_POLL_SECONDS = 900.0
 
@@ -67,6 +70,11 @@ class VersionHint(Protocol):
     def read(self, key: MasterKey, secret_arn: str) -> str | None: ...
 
     def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None: ...
+
+
+def plausible_version_id(value: str) -> bool:
+    """A Secrets Manager VersionId (32 to 64 visible ASCII characters); anything else is no hint."""
+    return 32 <= len(value) <= 64 and value.isascii() and value.isprintable() and " " not in value
 
 
 #: Turns a secret's id and SecretString into the master key and its expiry (epoch s, None = never).
@@ -130,6 +138,10 @@ class MasterKeySource:
         self._hint_seen: str | None = None
         #: The last hint value that caused a download: never downloaded for twice.
         self._hint_acted_on: str | None = None
+        #: The last failed load with nothing valid to serve (when it ended, what it raised).
+        self._failed: tuple[float, SecretStoreError | SecretFormatError] | None = None
+        #: When a hint value last caused a download.
+        self._hint_reload_at = float("-inf")
         #: When a refusal seen on a hint read last caused a download.
         self._refused_reload_at = float("-inf")
 
@@ -177,10 +189,19 @@ class MasterKeySource:
             cached = self._cached
             if cached is not None and now - self._checked_at < self._interval:
                 return cached.key
+            failed = self._failed
+            if failed is not None and now - failed[0] < FAILURE_MEMORY_SECONDS:
+                # One request calls get() several times (token cache, counters, mint): one read
+                # each against a hanging store outlived the function's timeout (finding F3).
+                raise failed[1]
             self._checked_at = now
             try:
-                return self._load().key
+                loaded = self._load().key
+                self._failed = None
+                return loaded
             except (SecretStoreError, SecretFormatError) as exc:
+                if not self._valid(self._cached, now):
+                    self._failed = (self._clock(), exc)
                 return self._stale_or_raise(exc, now)
 
     def _follow_hint(self, cached: _Cached, now: float) -> _Cached:
@@ -199,9 +220,21 @@ class MasterKeySource:
             logger.warning("version hint unreadable; polling Secrets Manager", extra={"error": exc.code})
             self._hint_seen = None
             return cached
-        self._hint_seen = hinted or ""
-        if hinted is None or hinted == cached.version_id or hinted == self._hint_acted_on:
+        if hinted is not None and not plausible_version_id(hinted):
+            logger.warning("version hint is not a version id; treated as no hint")
+            hinted = None
+        if hinted is None or hinted == cached.version_id:
+            # Only a hint that agrees with the version held slows the poll (outside finding F5).
+            self._hint_seen = hinted or ""
             return cached
+        # Names a version not held: unconfirmed, so the configured poll applies. It causes one
+        # download, not if that value already did (and the read contradicted it) nor within the
+        # configured interval of the last hinted download: a hint forged to change constantly
+        # costs one GetSecretValue per interval, as polling does.
+        self._hint_seen = None
+        if hinted == self._hint_acted_on or now - self._hint_reload_at < self._interval:
+            return cached
+        self._hint_reload_at = now
         return self._reload_for_hint(cached, now, hinted)
 
     def _reload_for_hint(self, cached: _Cached, now: float, hinted: str | None) -> _Cached:

@@ -23,7 +23,10 @@ mint costs nothing at Momento):
 Across containers the counters live in the shared token cache (`SHARED_TOKEN_CACHE_NAME`),
 updated with Momento's atomic `Increment` (a data-plane call, not an auth operation). Every
 container counts on the same item, so the limits hold for the whole fleet however many
-containers Lambda runs. Without the shared cache, or while Momento's cache is unreachable, the
+containers Lambda runs. Their item names are HMACs under the token cache key
+(`vendor.sealed_store.KeyedCounters`), so no Momento credential can find them to forge a count;
+a value that cannot be (below what was just added) is tampering: a principal is refused, the
+headroom counts in this container. Without the shared cache, or while Momento's cache is unreachable, the
 counters are this container's own (`LocalCounters`): the budgets then hold per container, so N
 containers allow N times as much (cap the function's concurrency or configure the cache).
 
@@ -149,6 +152,7 @@ class MintBudget:
         fallback: Counters | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        record: Callable[[str], None] = lambda _name: None,
     ) -> None:
         if settings.vendor_rate <= 0:
             raise ValueError("the rotator's reserve leaves the vendor no share of the auth quota")
@@ -157,6 +161,7 @@ class MintBudget:
         self._fallback = fallback if fallback is not None else LocalCounters(clock)
         self._clock = clock
         self._sleep = sleep
+        self._record = record
         self._lock = threading.Lock()
         # Refusals already known in this container (window / slot number): no counter call for them.
         self._spent: dict[str, int] = {}
@@ -199,11 +204,13 @@ class MintBudget:
         """Count a mint on `slot`; keep it only if the sliding window had room (else count it back)."""
         s = self.settings
         ttl = 2 * s.headroom_window_seconds + 1.0
-        mine = self._increment(f"mb:a:{slot}", 1, ttl)
+        mine = self._headroom_increment(f"mb:a:{slot}", 1, ttl)
         if mine > s.headroom_limit:
             self._increment(f"mb:a:{slot}", -1, ttl)
             return False
-        before = sum(self._increment(f"mb:a:{slot - i}", 0, ttl) for i in range(1, HEADROOM_SLOTS + 1))
+        before = sum(
+            self._headroom_increment(f"mb:a:{slot - i}", 0, ttl) for i in range(1, HEADROOM_SLOTS + 1)
+        )
         if mine + before > s.headroom_limit:
             self._increment(f"mb:a:{slot}", -1, ttl)
             return False
@@ -218,7 +225,11 @@ class MintBudget:
         if known_spent:
             raise self._over_budget(left)
         ttl = s.principal_window_seconds + 1.0
-        if self._increment(counter, 1, ttl) > s.principal_mints:
+        value = self._increment(counter, 1, ttl)
+        if value < 1:  # below the 1 just added: forged (a refund never goes below the count)
+            self._tampered(counter)
+            raise self._over_budget(left)
+        if value > s.principal_mints:
             with self._lock:
                 if len(self._spent) > 10_000:
                     self._spent.clear()
@@ -237,6 +248,20 @@ class MintBudget:
             f"at most {s.principal_mints} new tokens per {s.principal_window_seconds} s per caller",
             math.ceil(seconds_left),
         )
+
+    def _headroom_increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        """A headroom count no forged value can switch off: below `amount` (negative before the
+        increment) means someone wrote the item, so this container's own count decides instead."""
+        value = self._increment(key, amount, ttl_seconds)
+        if value >= amount:
+            return value
+        self._tampered(key)
+        return self._fallback.increment(key, amount, ttl_seconds)
+
+    def _tampered(self, key: str) -> None:
+        """Counters only ever count up from 0 (and back by refunds): a value below that is forged."""
+        logger.error("shared mint counter holds an impossible value: tampered", extra={"counter": key})
+        self._record("MintCounterTampered")
 
     def _increment(self, key: str, amount: int, ttl_seconds: float) -> int:
         try:

@@ -190,23 +190,37 @@ def _union(a: Permission, b: Permission) -> Permission:
     return dataclasses.replace(a, role=CacheRole.READ_WRITE)
 
 
-def merge_same_resource(chosen: list[tuple[Permission, int]]) -> list[tuple[Permission, int]]:
+def merge_same_resource(
+    chosen: list[tuple[Permission, int]], allowances: Sequence[Allowance]
+) -> list[tuple[Permission, int]]:
     """One statement per resource, with the union of the roles allowed there.
 
     Momento refuses a token with two statements for the same resource (JS SDK auth-client:
     "duplicate/conflicting cache permissions"; INVALID_ARGUMENT, which was a 500), and a caller
     matching two rules (members: read_only, admins: read_write on the same cache) got exactly
-    that. The caller holds each role anyway, so the union grants nothing new; the lifetime is
-    the smaller of the two caps.
+    that. A subsumed statement is dropped. Two that only together make the broader role
+    (read_only + write_only = read_write, publish + subscribe) merge only when the policy allows
+    that broader role on the resource: holding both halves is not holding read_write (outside
+    finding F1); otherwise `ForbiddenError` says why. The lifetime is the smaller of the two caps.
     """
     merged: dict[tuple[str | None, ...], tuple[Permission, int]] = {}
     for permission, ttl in chosen:
         resource = _resource(permission)
         if resource in merged:
             other, other_ttl = merged[resource]
-            permission, ttl = _union(other, permission), min(ttl, other_ttl)
+            union = _union(other, permission)
+            if union not in (other, permission) and not any(covers(a.permission, union) for a in allowances):
+                refused = json.dumps(union.to_json(), sort_keys=True, separators=(",", ":"))
+                raise ForbiddenError(
+                    f"one token cannot hold two roles on one resource, and the policy does not allow "
+                    f"their union {refused}; ask for two tokens"
+                )
+            permission, ttl = union, min(ttl, other_ttl)
         merged[resource] = (permission, ttl)
-    return list(merged.values())
+    kept = list(merged.values())
+    # A statement another one covers (a read_write key prefix under read_write on the whole
+    # cache) adds nothing: dropped, so the token holds one statement per power.
+    return [(p, t) for p, t in kept if not any(o != p and covers(o, p) for o, _ in kept)]
 
 
 def _item_level(permission: Permission) -> bool:
@@ -603,9 +617,14 @@ class Policy:
                     raise ForbiddenError(f"not allowed: {refused}")
                 chosen.append((permission, max(caps)))
         shared_rule = None
+        held = self.allowances(identity)
         whole = _whole(identity, self.rules, allowances, chosen)
         if whole is not None:
-            chosen, shared_rule = whole
-        chosen = merge_same_resource(chosen)
+            try:  # the widened grant may not fit one token (two roles, no union): then as asked
+                chosen, shared_rule = merge_same_resource(whole[0], held), whole[1]
+            except ForbiddenError:
+                whole = None
+        if whole is None:
+            chosen = merge_same_resource(chosen, held)
         ttl = bucket_ttl(requested_ttl_seconds, min(ttl for _, ttl in chosen))
         return Grant(canonical([p for p, _ in chosen]), ttl, shared_rule)

@@ -28,6 +28,7 @@ import hmac
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
@@ -35,7 +36,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from shared.errors import KeyGuardError
+from shared.errors import KeyGuardError, SecretStoreError
+from vendor.mint_budget import Counters
 from vendor.token_cache import SharedTokenStore
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,10 @@ logger = logging.getLogger(__name__)
 #: Entry format marker; a different one (an older, unsealed entry) is a miss.
 FORMAT = "s1."
 ITEM_PREFIX = "vend-"
+COUNTER_PREFIX = "ctr-"
 _NONCE_BYTES = 12
+#: While the key secret cannot be read, how long until the next try (the shared level is skipped).
+RETRY_SECONDS = 30.0
 #: Shortest secret value accepted (the template generates 64 alphanumerics, ~380 bits).
 MIN_SECRET_CHARS = 32
 
@@ -64,6 +69,12 @@ class SealingKeys:
         digest = hmac.new(self._name_key, cache_key.encode("utf-8"), hashlib.sha256).hexdigest()
         return ITEM_PREFIX + digest
 
+    def counter_name(self, counter: str) -> str:
+        """A mint counter's item name (`mb:...`): unguessable, so no Momento credential can find it
+        to rewrite (Momento has no key-listing API). Domain-separated from token entries."""
+        digest = hmac.new(self._name_key, b"counter\x00" + counter.encode("utf-8"), hashlib.sha256)
+        return COUNTER_PREFIX + digest.hexdigest()
+
     def seal(self, item_name: str, plaintext: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), item_name.encode("ascii"))
@@ -83,30 +94,62 @@ class SealingKeys:
             return None
 
 
-class SealedTokenStore:
-    """`SharedTokenStore` that seals values and hides item names before they reach `inner`."""
+class SealingKeySource:
+    """The keys, read on first use and kept; None (logged) while the key secret cannot be read."""
 
-    def __init__(self, inner: SharedTokenStore, load_secret: Callable[[], str]) -> None:
-        self._inner = inner
+    def __init__(self, load_secret: Callable[[], str], clock: Callable[[], float] = time.monotonic) -> None:
         self._load_secret = load_secret
+        self._clock = clock
         self._keys: SealingKeys | None = None
+        self._failed_at = float("-inf")
         self._lock = threading.Lock()
 
-    def _sealing_keys(self) -> SealingKeys | None:
+    def get(self) -> SealingKeys | None:
         if self._keys is not None:
             return self._keys
         with self._lock:
             if self._keys is None:
+                if self._clock() - self._failed_at < RETRY_SECONDS:
+                    return None  # one read per RETRY_SECONDS while the secret is unreadable (F3)
                 try:
                     self._keys = SealingKeys(self._load_secret())
                 except (KeyGuardError, ValueError) as exc:
+                    self._failed_at = self._clock()
                     code = exc.code if isinstance(exc, KeyGuardError) else "bad_token_cache_key"
                     logger.warning("token cache key unavailable; shared cache skipped", extra={"error": code})
                     return None
             return self._keys
 
+
+class KeyedCounters:
+    """`Counters` whose item names are HMACs under the sealing name key (finding F2).
+
+    Plain `mb:a:<slot>` names let any token that may write the shared cache set the fleet's
+    counters (negative: budgets off; huge: every caller refused). Without the keys this raises
+    `SecretStoreError`, so `MintBudget` counts in this container and `CounterLease` mints
+    without a lease: the same "shared level skipped" as the sealed token entries.
+    """
+
+    def __init__(self, inner: Counters, keys: SealingKeySource) -> None:
+        self._inner = inner
+        self._keys = keys
+
+    def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        keys = self._keys.get()
+        if keys is None:
+            raise SecretStoreError("the token cache key is unavailable; shared counters skipped")
+        return self._inner.increment(keys.counter_name(key), amount, ttl_seconds)
+
+
+class SealedTokenStore:
+    """`SharedTokenStore` that seals values and hides item names before they reach `inner`."""
+
+    def __init__(self, inner: SharedTokenStore, keys: SealingKeySource | Callable[[], str]) -> None:
+        self._inner = inner
+        self.keys = keys if isinstance(keys, SealingKeySource) else SealingKeySource(keys)
+
     def get(self, item_key: str) -> str | None:
-        keys = self._sealing_keys()
+        keys = self.keys.get()
         if keys is None:
             return None
         name = keys.item_name(item_key)
@@ -119,7 +162,7 @@ class SealedTokenStore:
         return opened
 
     def set(self, item_key: str, value: str, ttl_seconds: int) -> None:
-        keys = self._sealing_keys()
+        keys = self.keys.get()
         if keys is None:
             return
         name = keys.item_name(item_key)

@@ -19,6 +19,7 @@ from shared.errors import (
     MintRefusedError,
     MomentoAuthenticationError,
     MomentoLimitExceededError,
+    MomentoUnavailableError,
     PayloadTooLargeError,
 )
 from shared.momento_types import VendedToken
@@ -187,7 +188,11 @@ class Vendor:
         admission = self._budget.admit(budget_owner(identity, grant), wait_slots=waits)
         try:
             return self._mint(identity, grant, label)
-        except MomentoLimitExceededError:
+        except MomentoUnavailableError:
+            raise  # unknown outcome (timeout, unreachable): a token may exist, the count stands
+        except Exception:
+            # Momento said no (limit, INVALID_ARGUMENT, refused key) or the key could not be read:
+            # nothing was issued, so the caller's budget is not spent (outside finding F1).
             self._budget.refund(admission)
             raise
 

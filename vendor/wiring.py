@@ -9,6 +9,7 @@ tenth of a cold start the vendor never uses; a boto3 client is this very botocor
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -23,14 +24,21 @@ from shared.version_hint import HINT_TTL_SECONDS, hint_item_key
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
 from vendor.policy_source import policy_for
-from vendor.sealed_store import SealedTokenStore
+from vendor.sealed_store import KeyedCounters, SealedTokenStore, SealingKeySource
 from vendor.settings import VendorSettings
 from vendor.token_cache import SharedTokenStore, TokenCache
 from vendor.vending import Vendor
 
-#: Fail fast so stale-while-error can answer within the API's timeout: two tries, short deadlines.
+#: Fail fast so stale-while-error (or the 503) answers well within the function's 25 s timeout.
+#: `total_max_attempts` counts the first try: two attempts in all. (botocore's `max_attempts`
+#: counts retries, so the old `max_attempts: 2` was three attempts of a 3 s read timeout, 9.1 s
+#: per read against a hanging Secrets Manager; outside finding F3.) A request reads at most the
+#: master key and the token cache key while the store is down (each source remembers a failure,
+#: `vendor.master_key.FAILURE_MEMORY_SECONDS`): 2 reads x 2 attempts x (1 s + 1.5 s) plus
+#: standard mode's backoff (under 1 s each) is at most 12 s; 8 s measured against a store that
+#: accepts connections and never answers, where it took 57 s before.
 _SECRETS_MANAGER_CONFIG = Config(
-    connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}
+    connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"}
 )
 
 
@@ -61,6 +69,16 @@ class MomentoCounters:
         return self._access.increment(self._master_keys.get(), self._cache_name, key, amount, ttl_seconds)
 
 
+def emit_count(name: str) -> None:
+    """One count printed now as its own EMF line (`single_metric`): not added to the metric set
+    `vendor.outcome_metrics` serializes once per name and would otherwise keep in every line."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "MomentoKeyGuard"
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=namespace):
+        pass
+
+
 def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
     return MintBudget(
         BudgetSettings(
@@ -70,6 +88,7 @@ def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:
             reserve_rate=settings.auth_quota_reserve_per_second,
         ),
         counters,
+        record=emit_count,
     )
 
 
@@ -102,7 +121,11 @@ class MomentoVersionHint:
         self._cache_name = cache_name
 
     def read(self, key: MasterKey, secret_arn: str) -> str | None:
-        return self._access.cache_get(key, self._cache_name, hint_item_key(secret_arn))
+        """None for a value that is not text: any cache writer can put bytes there (finding F4)."""
+        try:
+            return self._access.cache_get(key, self._cache_name, hint_item_key(secret_arn))
+        except UnicodeDecodeError:
+            return None
 
     def write(self, key: MasterKey, secret_arn: str, version_id: str) -> None:
         self._access.cache_set(key, self._cache_name, hint_item_key(secret_arn), version_id, HINT_TTL_SECONDS)
@@ -145,11 +168,15 @@ def build_vendor(
     if settings.shared_token_cache_name and settings.shared_token_cache_key_secret_id:
         store = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
         key_client = secrets_manager if secrets_manager is not None else secrets_manager_client(settings)
-        shared = SealedTokenStore(store, secret_reader(key_client, settings.shared_token_cache_key_secret_id))
+        sealing_keys = SealingKeySource(secret_reader(key_client, settings.shared_token_cache_key_secret_id))
+        shared = SealedTokenStore(store, sealing_keys)
         if isinstance(momento, SdkMomentoAccess):
             sdk = momento
             endpoint_of = lambda: sdk.key_endpoint(master_keys.get())  # noqa: E731
-        counters = MomentoCounters(momento, master_keys, settings.shared_token_cache_name)
+        # Counter names keyed like the sealed entries: no Momento credential can find them (F2).
+        counters = KeyedCounters(
+            MomentoCounters(momento, master_keys, settings.shared_token_cache_name), sealing_keys
+        )
         lease = CounterLease(counters)
     tokens = TokenCache(settings.token_reuse_fraction, shared, lease=lease, endpoint_of=endpoint_of)
     return Vendor(policy, master_keys, momento, tokens, mint_budget(settings, counters))

@@ -90,16 +90,44 @@ def test_the_hint_slows_the_poll_but_does_not_stop_it(sm: Any) -> None:
     assert counting.calls == ["GetSecretValue", "DescribeSecret"]
 
 
-def test_a_wrong_hint_costs_one_download_not_one_per_check(sm: Any) -> None:
+def test_a_wrong_hint_costs_one_download_and_does_not_slow_the_poll(sm: Any) -> None:
+    # Outside finding F5: a constant bogus hint slowed the DescribeSecret poll to 900 s.
     clock, counting, hint = Clock(), CountingClient(sm), DictHint()
     arn, _ = current(sm)
-    hint.items[arn] = "not-a-version-anyone-holds"
+    hint.items[arn] = "0123456789abcdef-not-a-version-anyone-holds"
     source = MasterKeySource(counting, SECRET, 30, clock=clock, hint=hint)
     source.get()
-    for _ in range(50):
+    for _ in range(50):  # 100 s
         clock.now += HINT_INTERVAL_SECONDS
         assert source.get().api_key == KEY_1
-    assert counting.calls == ["GetSecretValue", "GetSecretValue"]
+    assert counting.calls == ["GetSecretValue", "GetSecretValue"] + ["DescribeSecret"] * 3
+
+
+def test_a_hint_changing_constantly_costs_one_download_per_interval(sm: Any) -> None:
+    # Outside finding F5: a new forged value every read was one GetSecretValue every 2 s.
+    clock, counting, hint = Clock(), CountingClient(sm), DictHint()
+    arn, _ = current(sm)
+    source = MasterKeySource(counting, SECRET, 30, clock=clock, hint=hint)
+    source.get()
+    for i in range(60):  # 120 s
+        hint.items[arn] = f"forged-version-{i:04d}-" + "x" * 20
+        clock.now += HINT_INTERVAL_SECONDS
+        assert source.get().api_key == KEY_1
+    assert counting.calls.count("GetSecretValue") <= 1 + 120 // 30
+
+
+@pytest.mark.parametrize("odd", ["", "x", "v" * 65, "caf\u00e9" * 10, "a b" * 12, "\x00" * 40])
+def test_an_odd_hint_is_no_hint(sm: Any, odd: str) -> None:
+    clock, counting, hint = Clock(), CountingClient(sm), DictHint()
+    arn, _ = current(sm)
+    hint.items[arn] = odd
+    source = MasterKeySource(counting, SECRET, 30, clock=clock, hint=hint)
+    source.get()
+    for _ in range(20):
+        clock.now += HINT_INTERVAL_SECONDS
+        assert source.get().api_key == KEY_1
+    assert counting.calls.count("GetSecretValue") == 1
+    assert "DescribeSecret" in counting.calls
 
 
 def test_no_hint_published_polls_and_republishes_what_it_confirmed(sm: Any) -> None:
