@@ -13,6 +13,7 @@ within the invocation as Lambda requires, and still silenced by `POWERTOOLS_METR
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from aws_lambda_powertools import Metrics
@@ -64,3 +65,13 @@ class OutcomeMetrics:
         if not marker:  # Powertools changed its format: fail loudly at the first request
             raise RuntimeError("cannot find the EMF timestamp in Powertools' serialized metric set")
         return before, after
+
+
+def emit_count(name: str) -> None:
+    """One count printed now as its own EMF line (`single_metric`): not added to the metric set
+    `vendor.outcome_metrics` serializes once per name and would otherwise keep in every line."""
+    from aws_lambda_powertools.metrics import single_metric
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "MomentoKeyGuard"
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=namespace):
+        pass

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 from shared.errors import ConfigError, KeyGuardError
 from shared.permissions import Permission
 from vendor.identity import Identity
+from vendor.outcome_metrics import emit_count
 from vendor.policy import Grant, Policy
 
 logger = logging.getLogger("vendor.policy_source")
@@ -47,15 +47,6 @@ class PolicySourceError(KeyGuardError):
 
     code = "policy_source_unavailable"
     retryable = True
-
-
-def _powertools_metric(name: str) -> None:
-    """One count in the vendor's metrics (Powertools shares one metric set per process)."""
-    from aws_lambda_powertools import Metrics
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "MomentoKeyGuard"
-    Metrics(namespace=namespace).add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def _text(value: Any) -> str:
@@ -75,7 +66,7 @@ class PolicySource:
         *,
         describe: str,
         clock: Callable[[], float] = time.monotonic,
-        record_metric: Record = _powertools_metric,
+        record_metric: Record = emit_count,
     ) -> None:
         self._fetch = fetch
         self._build = build

@@ -9,7 +9,6 @@ tenth of a cold start the vendor never uses; a boto3 client is this very botocor
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from shared.momento_types import MasterKey
 from shared.version_hint import HINT_TTL_SECONDS, hint_item_key
 from vendor.master_key import MasterKeySource
 from vendor.mint_budget import BudgetSettings, CounterLease, Counters, LocalCounters, MintBudget
+from vendor.outcome_metrics import emit_count
 from vendor.policy_source import policy_for
 from vendor.sealed_store import KeyedCounters, SealedTokenStore, SealingKeySource
 from vendor.settings import VendorSettings
@@ -67,16 +67,6 @@ class MomentoCounters:
 
     def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
         return self._access.increment(self._master_keys.get(), self._cache_name, key, amount, ttl_seconds)
-
-
-def emit_count(name: str) -> None:
-    """One count printed now as its own EMF line (`single_metric`): not added to the metric set
-    `vendor.outcome_metrics` serializes once per name and would otherwise keep in every line."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "MomentoKeyGuard"
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=namespace):
-        pass
 
 
 def mint_budget(settings: VendorSettings, counters: Counters) -> MintBudget:

@@ -199,3 +199,48 @@ def test_a_forbidden_caller_stays_forbidden_whatever_the_store_says(ssm: Any) ->
     source = PolicySource(ssm_fetch(NAME, ssm), _build, 60, describe=NAME, record_metric=lambda _: None)
     with pytest.raises(ForbiddenError):
         source.grant(ALICE, None, None)
+
+
+def _emf_counts(out: str, name: str) -> int:
+    return sum(1 for line in out.splitlines() if line.startswith('{"_aws"') and f'"{name}":[1.0]' in line)
+
+
+def test_a_rejected_policy_is_counted_once_in_its_own_metric_line(
+    vendor_stack: VendorStack, ssm: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import vendor.app
+    from local.api_gateway import LocalLambdaContext
+
+    # GIVEN the deployed handler serving a good policy from SSM, its per-request metric lines built
+    policy = {"rules": [{"allow": [{"cache": "tenant-{claims.tenant}", "role": "read_only"}]}]}
+    ssm.put_parameter(Name=NAME, Value=json.dumps(policy), Type="String")
+    env = vendor_stack.env(
+        VENDING_POLICY="", VENDING_POLICY_PARAMETER=NAME, VENDING_POLICY_MAX_AGE_SECONDS="1"
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", vendor_stack.stack.secrets_manager_endpoint_url)
+    vendor.app._application.cache_clear()
+
+    def get() -> int:
+        return int(vendor.app.handler(load_event("get-token-jwt.json"), LocalLambdaContext())["statusCode"])
+
+    try:
+        assert get() == 200
+        capsys.readouterr()
+
+        # WHEN a broken version is stored and the next request re-reads it
+        ssm.put_parameter(Name=NAME, Value="{not json", Type="String", Overwrite=True)
+        time.sleep(1.2)
+        assert get() == 200  # the last good policy keeps serving
+        first = capsys.readouterr().out
+        assert get() == 200
+        later = capsys.readouterr().out
+    finally:
+        vendor.app._application.cache_clear()
+
+    # THEN PolicyRejected is printed at once (its alarm sees it) and never rides along in later
+    # vend lines (which would keep the alarm firing, or hide it, whatever the policy does next)
+    assert _emf_counts(first, "PolicyRejected") == 1, first
+    assert _emf_counts(later, "PolicyRejected") == 0, later
+    assert _emf_counts(later, "TokensVended") == 1, later
