@@ -41,7 +41,6 @@ read that cache could read other callers' tokens, with permissions it does not h
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import threading
@@ -184,20 +183,22 @@ def _union(a: Permission, b: Permission) -> Permission:
         return a
     if covers(b, a):
         return b
-    # read + write (or publish + subscribe): each is allowed, so their union is too
-    if isinstance(a, TopicPermission):
-        return dataclasses.replace(a, role=TopicRole.PUBLISH_SUBSCRIBE)
-    return dataclasses.replace(a, role=CacheRole.READ_WRITE)
+    # read_only + write_only is not read_write: that role may allow operations neither grants.
+    raise UnknownScopeError(
+        f"one token holds one role per resource; {a.role} and {b.role} on the same resource "
+        "must be asked for in two tokens"
+    )
 
 
 def merge_same_resource(chosen: list[tuple[Permission, int]]) -> list[tuple[Permission, int]]:
-    """One statement per resource, with the union of the roles allowed there.
+    """One statement per resource: the wider role where one covers the other.
 
     Momento refuses a token with two statements for the same resource (JS SDK auth-client:
     "duplicate/conflicting cache permissions"; INVALID_ARGUMENT, which was a 500), and a caller
     matching two rules (members: read_only, admins: read_write on the same cache) got exactly
-    that. The caller holds each role anyway, so the union grants nothing new; the lifetime is
-    the smaller of the two caps.
+    that. Keeping only the wider statement grants nothing new; the lifetime is the smaller of
+    the two caps. Roles neither of which covers the other (read_only and write_only) are a 400
+    (`UnknownScopeError`), never widened to read_write.
     """
     merged: dict[tuple[str | None, ...], tuple[Permission, int]] = {}
     for permission, ttl in chosen:
