@@ -27,7 +27,10 @@ def recent_outcomes(
     cloudwatch: Any, namespace: str, service: str, now: float, days: int = 7
 ) -> dict[str, dict[str, Any]]:
     """Per outcome: the count over `days` and the start of the last hour it happened in."""
-    end = datetime.fromtimestamp(now, UTC)
+    # Whole hours, the last one ending after `now`: CloudWatch aligns hourly periods to the hour,
+    # and moto (the local stack) drops a period that would end after EndTime, so an EndTime of
+    # `now` loses the current hour, which is the one an operator on a bad day asks about.
+    end = datetime.fromtimestamp((int(now) // _HOUR + 1) * _HOUR, UTC)
     start = end - timedelta(days=days)
     found: dict[str, dict[str, Any]] = {}
     for name in OUTCOMES:

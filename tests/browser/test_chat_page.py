@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 from local.web import CACHE, TOPIC, WebStack
-from tests.browser.pages import errors_shown, eventually, open_signed_in, send, wait_for_message
+from tests.browser.pages import (
+    READY,
+    READY_TIMEOUT_MS,
+    errors_shown,
+    eventually,
+    open_signed_in,
+    send,
+    wait_for_message,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +49,7 @@ def test_chat_room_end_to_end(browser: Any, web: WebStack, screenshot_dir: Path)
     bob.goto(web.page_url)
     bob.fill("#username", "bob")
     bob.click("#signin-button")
-    bob.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    bob.wait_for_selector(READY, timeout=READY_TIMEOUT_MS)
     try:
         # the token came cross-origin through the vendor's CORS: a POST with Authorization and a
         # JSON body is preflighted, and the browser only hands the page answers CORS allowed
@@ -58,7 +66,7 @@ def test_chat_room_end_to_end(browser: Any, web: WebStack, screenshot_dir: Path)
         alice.goto(web.page_url)
         alice.fill("#username", "alice")
         alice.click("#signin-button")
-        alice.wait_for_selector("body[data-ready='1']", timeout=15_000)
+        alice.wait_for_selector(READY, timeout=READY_TIMEOUT_MS)
         assert alice.inner_text("#note-saved") == "at lunch"
 
         # a write outside the caller's grant: refused by Momento, shown as refused
