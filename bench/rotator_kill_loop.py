@@ -235,6 +235,27 @@ class Loop:
             "validUntil": minted.expires_at,
         }
 
+    def store_fresh(self, secret_id: str, kind: str, account: str) -> None:
+        """The operator's put-secret-value of a fresh key, made AWSCURRENT by an explicit stage move.
+
+        moto's PutSecretValue demotes the version it last *put* as AWSCURRENT, not the one that
+        holds the label after UpdateSecretVersionStage moves (which it never tracks): a plain put
+        after a rotation leaves two AWSCURRENT versions (AWS keeps exactly one).
+        """
+        version = self.sm.put_secret_value(
+            SecretId=secret_id,
+            SecretString=json.dumps(self.fresh_document(kind, account)),
+            VersionStages=["KEYGUARD_OPERATOR"],
+        )["VersionId"]
+        stages = self.sm.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+        current = next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
+        self.sm.update_secret_version_stage(
+            SecretId=secret_id,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=version,
+            RemoveFromVersionId=current,
+        )
+
     def stage_value(self, secret_id: str, stage: str) -> dict[str, Any] | None:
         try:
             text = self.sm.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
@@ -341,15 +362,11 @@ class Loop:
             counts["orphans_reported_alive_by_next_run"] += int(result.get("orphans_left", 0))
             if result.get("operator_action"):
                 # the runbook: store a fresh console key
-                self.sm.put_secret_value(
-                    SecretId=secret_id, SecretString=json.dumps(self.fresh_document(kind, account))
-                )
+                self.store_fresh(secret_id, kind, account)
                 counts["operator_actions"] += 1
             if not self.works(self.stage_value(secret_id, "AWSCURRENT")):
                 counts["keys_lost"] += 1
-                self.sm.put_secret_value(
-                    SecretId=secret_id, SecretString=json.dumps(self.fresh_document(kind, account))
-                )
+                self.store_fresh(secret_id, kind, account)
             self.server.clock.advance(5)
         self.finish_spare()
         report: dict[str, Any] = {"kind": kind, "kill_window_ms": round(window * 1000, 1), **counts}
