@@ -97,7 +97,11 @@ def claim_status(
     generation = record.get("generation")
     successor = record.get("pendingVersion")
     stored = isinstance(successor, str) and PENDING not in state.stages.get(successor, (PENDING,))
-    if for_version != current_id or stored:
+    if record.get("released") is True:
+        # The rotator gave the claim back (Momento refused, nothing issued): its label sits on a
+        # release record (`rotator/state.py`); the next run goes ahead at once.
+        condition = "released"
+    elif for_version != current_id or stored:
         # A claim on a version that is no longer current, or whose successor was stored and moved on
         # (a rollback made its version current again): that rotation completed.
         condition = "finished"

@@ -132,3 +132,24 @@ def test_status_shows_the_rotators_recent_outcomes_from_cloudwatch(rstack: Rotat
     assert outcomes["RotationFailed"]["last_hour"] is not None
     assert outcomes["RotationSucceeded"] == {"count": 0, "last_hour": None}
     assert "RotationFailed: 1, last in the hour from" in cli("status", SECRET_ID).output
+
+
+def test_status_of_a_claim_given_back_is_not_held(rstack: RotatorStack, cli: Cli) -> None:
+    # GIVEN a run that claimed the rotation, then Momento refused the refresh (nothing issued),
+    # so the rotator gave the claim back (its label now sits on a release record)
+    from shared.errors import MomentoPermissionError
+
+    rstack.create_secret(rstack.mint_v1(3600).console_json())
+    momento = MomentoFaults(rstack.momento)
+    momento.fail("refresh_v1", MomentoPermissionError("refused"))
+    with pytest.raises(Exception):  # noqa: B017 - whichever typed error; the claim is what matters
+        rstack.rotation(momento=momento).run(force=True)
+
+    # WHEN the operator asks, well within the claim lease
+    report = cli("status", "--json", SECRET_ID)
+
+    # THEN the claim is shown as given back, not as a run holding the rotation
+    assert report.code == 0, report.output
+    (status,) = report.json()["secrets"]
+    assert status["claim"] is not None
+    assert status["claim"]["state"] == "released"
