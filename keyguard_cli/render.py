@@ -56,7 +56,9 @@ def _status(report: dict[str, Any], now: float) -> list[str]:
         if claim is None:
             lines.append("  claim: none")
         elif claim["state"] == "released":
-            lines.append(f"  claim: given back by run {claim['run_id']} (nothing issued; the next run goes ahead)")
+            lines.append(
+                f"  claim: given back by run {claim['run_id']} (nothing issued; the next run goes ahead)"
+            )
         else:
             lines.append(
                 f"  claim: {claim['state']} by run {claim['run_id']} (generation {claim['generation']}), "

@@ -137,12 +137,12 @@ def test_status_shows_the_rotators_recent_outcomes_from_cloudwatch(rstack: Rotat
 def test_status_of_a_claim_given_back_is_not_held(rstack: RotatorStack, cli: Cli) -> None:
     # GIVEN a run that claimed the rotation, then Momento refused the refresh (nothing issued),
     # so the rotator gave the claim back (its label now sits on a release record)
-    from shared.errors import MomentoPermissionError
+    from shared.errors import KeyGuardError, MomentoPermissionError
 
     rstack.create_secret(rstack.mint_v1(3600).console_json())
     momento = MomentoFaults(rstack.momento)
     momento.fail("refresh_v1", MomentoPermissionError("refused"))
-    with pytest.raises(Exception):  # noqa: B017 - whichever typed error; the claim is what matters
+    with pytest.raises(KeyGuardError):  # whichever typed error: the claim is what matters here
         rstack.rotation(momento=momento).run(force=True)
 
     # WHEN the operator asks, well within the claim lease
