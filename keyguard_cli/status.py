@@ -17,7 +17,6 @@ Reading is side-effect free: no stage moves, no records written (the engine's ow
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from rotator.engine import CLAIM_LABEL, PROMOTED_LABEL, REVOKED_LABEL, rotation_
 from rotator.orphans import read_orphans, rotation_id_of
 from rotator.secret_store import CURRENT, PENDING, PREVIOUS, SecretState, SecretStore, StoredVersion
 from rotator.settings import RotatorSettings
+from rotator.state import read_record
 from rotator.strategies import plan
 from shared.errors import KeyGuardError, SecretFormatError
 from shared.momento_access import MomentoAccess
@@ -71,23 +71,12 @@ def _version(version: StoredVersion | None) -> dict[str, Any] | None:
     return {"version_id": version.version_id, "created_at": created, "stages": list(version.stages)}
 
 
-def _record(store: SecretStore, version_id: str | None) -> dict[str, Any] | None:
-    """A small keyguard record (claim / promotion; never key material) as JSON, or None."""
-    if version_id is None:
-        return None
-    try:
-        record = json.loads(store.get(version_id=version_id).secret_string or "null")
-    except (ValueError, KeyGuardError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def claim_status(
     store: SecretStore, state: SecretState, current_id: str, lease_seconds: int, now: float
 ) -> dict[str, Any] | None:
     """Who holds the rotation claim and until when, as the engine's `_claim` judges it."""
     claim_id = state.version_with(CLAIM_LABEL)
-    record = _record(store, claim_id)
+    record = read_record(store, claim_id)
     if record is None:
         return None
     claimed_at = record.get("claimedAt")
@@ -126,7 +115,7 @@ def promoted_at(store: SecretStore, state: SecretState, current_id: str) -> floa
     The engine's `_current_since` rule: the record must name this pair (older records name only
     the promoted version); otherwise the next run records the pair with its own time.
     """
-    record = _record(store, state.version_with(PROMOTED_LABEL))
+    record = read_record(store, state.version_with(PROMOTED_LABEL))
     if record is None or record.get("keyguardPromoted") != current_id:
         return None
     previous_id = state.version_with(PREVIOUS)

@@ -48,11 +48,12 @@ class ClaimRecord:
         return now - self.claimed_at < lease_seconds
 
 
-def _record(store: SecretStore, version_id: str | None) -> dict[str, Any] | None:
+def read_record(store: SecretStore, version_id: str | None) -> dict[str, Any] | None:
+    """A small keyguard record (claim / release / promotion; never key material) as JSON, or None."""
     if version_id is None:
         return None
     try:
-        document = json.loads(store.get(version_id=version_id).secret_string or "{}")
+        document = json.loads(store.get(version_id=version_id).secret_string or "null")
     except (KeyGuardError, ValueError):
         return None
     return document if isinstance(document, dict) else None
@@ -61,7 +62,7 @@ def _record(store: SecretStore, version_id: str | None) -> dict[str, Any] | None
 def read_claim(store: SecretStore, state: SecretState) -> ClaimRecord | None:
     """The latest claim record (the one labelled `KEYGUARD_CLAIM`), or None."""
     version_id = state.version_with(CLAIM_LABEL)
-    record = _record(store, version_id)
+    record = read_record(store, version_id)
     if version_id is None or record is None:
         return None
     claimed_at = record.get("claimedAt")
@@ -88,7 +89,7 @@ def current_since(store: SecretStore, state: SecretState, current_version_id: st
     None when no record names this pair (after a rollback, until the next run records it):
     the next run then starts the grace from its own time.
     """
-    record = _record(store, state.version_with(PROMOTED_LABEL))
+    record = read_record(store, state.version_with(PROMOTED_LABEL))
     if record is None or record.get("keyguardPromoted") != current_version_id:
         return None
     previous_id = state.version_with(PREVIOUS)

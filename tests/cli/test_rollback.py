@@ -20,19 +20,6 @@ HOUR = 3600
 GRACE = 26 * HOUR
 
 
-def _v2_secret(rstack: RotatorStack) -> dict[str, Any]:
-    minted = rstack.mint_v2(30 * DAY)
-    document = {
-        "apiKey": minted.api_key,
-        "endpoint": minted.endpoint,
-        "validUntil": minted.expires_at,
-        "roleId": minted.role_id,
-        "keyId": minted.key_id,
-    }
-    rstack.create_secret(document)
-    return document
-
-
 def _rotate(cli: Cli) -> dict[str, Any]:
     result = cli("rotate", "--force", "--json", SECRET_ID)
     assert result.code == 0, result.output
@@ -44,7 +31,7 @@ def test_rollback_keeps_the_grace_of_the_key_rolled_back_from_then_rotation_carr
     rstack: RotatorStack, cli: Cli
 ) -> None:
     sm = rstack.client()
-    k0 = _v2_secret(rstack)
+    k0 = rstack.create_v2_secret()
     assert _rotate(cli)["outcome"] == "rotated"  # K0 -> A
     a = value(sm, SECRET_ID)
     a_version = holder(sm, SECRET_ID, "AWSCURRENT")
@@ -100,7 +87,7 @@ def test_rollback_then_immediate_rotation_is_not_blocked_by_the_finished_claim(
 ) -> None:
     # GIVEN no revoke grace (so only the claim could hold the next rotation back)
     cli.env["V2_REVOKE_GRACE_SECONDS"] = "0"
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     sm = rstack.client()
     original = holder(sm, SECRET_ID, "AWSCURRENT")
     assert _rotate(cli)["outcome"] == "rotated"
@@ -116,7 +103,7 @@ def test_rollback_then_immediate_rotation_is_not_blocked_by_the_finished_claim(
 
 
 def test_rollback_refuses_what_would_lose_or_orphan_a_key(rstack: RotatorStack, cli: Cli) -> None:
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     sm = rstack.client()
     # GIVEN a secret that was never rotated THEN there is nothing to roll back to
     refused = cli("rollback", "--yes", SECRET_ID)

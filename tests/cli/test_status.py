@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.cli.conftest import Cli
@@ -16,23 +14,10 @@ GRACE = 26 * 3600
 LEASE = 900
 
 
-def _v2_secret(rstack: RotatorStack) -> dict[str, Any]:
-    minted = rstack.mint_v2(30 * DAY)
-    document = {
-        "apiKey": minted.api_key,
-        "endpoint": minted.endpoint,
-        "validUntil": minted.expires_at,
-        "roleId": minted.role_id,
-        "keyId": minted.key_id,
-    }
-    rstack.create_secret(document)
-    return document
-
-
 def test_status_shows_a_stuck_claim_an_orphan_and_a_pending_revoke(rstack: RotatorStack, cli: Cli) -> None:
     # GIVEN a v2 key rotated once (its predecessor in the revoke grace), to a successor that lives
     # less than the grace plus a day, so the next forced run may not wait for the revoke
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     cli.env["GENERATED_KEY_VALID_SECONDS"] = str(20 * 3600)
     rotated = cli("rotate", "--force", SECRET_ID)
     assert rotated.code == 0, rotated.output

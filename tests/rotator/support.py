@@ -80,6 +80,20 @@ class RotatorStack:
         expires_at = None if expires_in is None else int(self.clock()) + expires_in
         return self.server.mint_v2_key(self.account, role_id="owner", expires_at=expires_at)
 
+    def create_v2_secret(self, *, key_id: bool = True) -> dict[str, Any]:
+        """A 30-day owner v2 key stored in the console's shape (`keyId` optional); returns the document."""
+        minted = self.mint_v2(30 * 86400)
+        document: dict[str, Any] = {
+            "apiKey": minted.api_key,
+            "endpoint": minted.endpoint,
+            "validUntil": minted.expires_at,
+            "roleId": minted.role_id,
+        }
+        if key_id:
+            document["keyId"] = minted.key_id
+        self.create_secret(document)
+        return document
+
     def create_secret(self, value: str | dict[str, Any], name: str = SECRET_ID) -> str:
         text = value if isinstance(value, str) else json.dumps(value)
         return self.client().create_secret(Name=name, SecretString=text)["VersionId"]

@@ -8,7 +8,6 @@ v1: nothing can list or revoke them, so each is recorded (log, metric, `KEYGUARD
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -33,19 +32,6 @@ GRACE = 3600
 LEASE = 901
 
 
-def _v2_secret(rstack: RotatorStack) -> dict[str, Any]:
-    minted = rstack.mint_v2(30 * DAY)
-    document = {
-        "apiKey": minted.api_key,
-        "endpoint": minted.endpoint,
-        "validUntil": minted.expires_at,
-        "roleId": minted.role_id,
-        "keyId": minted.key_id,
-    }
-    rstack.create_secret(document)
-    return document
-
-
 def _alive(rstack: RotatorStack) -> set[str]:
     """Key ids of the account's live v2 keys, as the Momento server knows them."""
     return {cred.key_id for cred in rstack.server.state.credentials.list_v2(rstack.account)}
@@ -62,7 +48,7 @@ def _held(rstack: RotatorStack) -> set[str]:
 
 def test_the_run_taking_over_an_abandoned_claim_revokes_the_dead_runs_v2_key(rstack: RotatorStack) -> None:
     # GIVEN a run that created a v2 successor and died before storing it (15 of 100 kills did)
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     rstack.clock.advance(21 * DAY)
     crashing = MomentoFaults(rstack.momento)
     crashing.crash_after("generate_v2")
@@ -98,7 +84,7 @@ def test_the_orphan_search_never_touches_a_stored_key() -> None:
 def test_a_successor_that_cannot_be_stored_is_revoked_at_once_and_the_claim_given_back(
     rstack: RotatorStack,
 ) -> None:
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     before = _alive(rstack)
     rstack.clock.advance(21 * DAY)
     client = rstack.client()
@@ -115,7 +101,7 @@ def test_a_successor_that_cannot_be_stored_is_revoked_at_once_and_the_claim_give
 
 def test_an_unexpected_error_before_anything_was_issued_releases_the_claim(rstack: RotatorStack) -> None:
     # GIVEN an abandoned claim (a run died after claiming, before its Momento call)
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     rstack.clock.advance(21 * DAY)
     client = rstack.client()
     SecretsManagerFaults(client).crash_after("PutSecretValue", when=staged(CLAIM_LABEL))
@@ -166,7 +152,7 @@ def _previous_with_key_id(rstack: RotatorStack, key_id: str) -> None:
 
 
 def test_a_404_for_a_key_that_still_works_is_a_failed_revoke(rstack: RotatorStack) -> None:
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
     _previous_with_key_id(rstack, "no-such-key")
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run()  # sees the changed AWSPREVIOUS: grace anew
@@ -181,7 +167,7 @@ def test_a_404_for_a_key_that_still_works_is_a_failed_revoke(rstack: RotatorStac
 
 
 def test_a_404_for_a_key_revoked_by_hand_counts_as_done(rstack: RotatorStack) -> None:
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
     current = value(rstack.client(), SECRET_ID)
     rstack.server.state.credentials.revoke(rstack.account, first["keyId"])
@@ -206,7 +192,7 @@ def test_orphans_record_is_readable_and_labelled(rstack: RotatorStack) -> None:
 def test_an_orphan_search_momento_refuses_is_recorded_and_the_rotation_goes_on(rstack: RotatorStack) -> None:
     # Waiting for the search could outlive the current key: the dead rotation ids are recorded
     # as suspected orphans (OrphanedKeys alarm) instead.
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     rstack.clock.advance(21 * DAY)
     crashing = MomentoFaults(rstack.momento)
     crashing.crash_after("generate_v2")
@@ -231,7 +217,7 @@ def test_an_orphan_search_momento_refuses_is_recorded_and_the_rotation_goes_on(r
 def test_the_state_readers_see_the_claim_and_the_promotion(rstack: RotatorStack) -> None:
     from rotator.state import current_since, read_claim
 
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     rotation = rstack.rotation()
     rotated = rotation.run(force=True)
     store = SecretStore(rstack.client(), SECRET_ID)

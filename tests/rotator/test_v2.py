@@ -4,7 +4,6 @@ only after the grace period; a failed revoke is retried and reported, never drop
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -27,22 +26,8 @@ DAY = 86400
 GRACE = 3600
 
 
-def _v2_secret(rstack: RotatorStack, *, key_id: bool = True) -> dict[str, Any]:
-    minted = rstack.mint_v2(30 * DAY)
-    document: dict[str, Any] = {
-        "apiKey": minted.api_key,
-        "endpoint": minted.endpoint,
-        "validUntil": minted.expires_at,
-        "roleId": minted.role_id,
-    }
-    if key_id:
-        document["keyId"] = minted.key_id
-    rstack.create_secret(document)
-    return document
-
-
 def test_v2_rotation_then_revoke_after_the_grace(rstack: RotatorStack) -> None:
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.clock.advance(21 * DAY)
     momento = MomentoFaults(rstack.momento)
 
@@ -82,7 +67,7 @@ def test_v2_rotation_then_revoke_after_the_grace(rstack: RotatorStack) -> None:
 
 
 def test_a_failed_revoke_is_reported_and_retried_by_the_next_run(rstack: RotatorStack) -> None:
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
     rstack.clock.advance(GRACE + 60)
 
@@ -104,7 +89,7 @@ def test_a_failed_revoke_is_reported_and_retried_by_the_next_run(rstack: Rotator
 def test_the_next_rotation_waits_until_the_previous_key_is_revoked(rstack: RotatorStack) -> None:
     # GIVEN a grace longer than the time until the successor is due again
     grace = 25 * DAY
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=grace).run(force=True)
     second = value(rstack.client(), SECRET_ID)
     rstack.clock.advance(21 * DAY)
@@ -127,7 +112,7 @@ def test_the_next_rotation_waits_until_the_previous_key_is_revoked(rstack: Rotat
 
 
 def test_a_previous_key_without_key_id_asks_the_operator_to_revoke_it(rstack: RotatorStack) -> None:
-    _v2_secret(rstack, key_id=False)
+    rstack.create_v2_secret(key_id=False)
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
     rstack.clock.advance(GRACE + 60)
     result = rstack.rotation(v2_revoke_grace_seconds=GRACE).run()
@@ -137,7 +122,7 @@ def test_a_previous_key_without_key_id_asks_the_operator_to_revoke_it(rstack: Ro
 
 
 def test_a_v2_key_needs_a_role(rstack: RotatorStack) -> None:
-    document = _v2_secret(rstack)
+    document = rstack.create_v2_secret()
     document.pop("roleId")
     rstack.client().put_secret_value(
         SecretId=SECRET_ID, SecretString=json.dumps(document), VersionStages=["AWSCURRENT"]
@@ -148,7 +133,7 @@ def test_a_v2_key_needs_a_role(rstack: RotatorStack) -> None:
 
 
 def test_strategy_refresh_refuses_a_v2_key(rstack: RotatorStack) -> None:
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     with pytest.raises(ConfigError, match="v2"):
         rstack.rotation(rotation_strategy="refresh").run(force=True)
 
@@ -156,7 +141,7 @@ def test_strategy_refresh_refuses_a_v2_key(rstack: RotatorStack) -> None:
 def test_a_grace_that_outlasts_the_current_key_does_not_let_it_expire(rstack: RotatorStack) -> None:
     # GIVEN a grace as long as the keys live: the revoke could only happen when the key is dead
     grace = 30 * DAY
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=grace).run(force=True)
     second = value(rstack.client(), SECRET_ID)
     rstack.clock.advance(21 * DAY)
@@ -177,7 +162,7 @@ def test_a_grace_that_outlasts_the_current_key_does_not_let_it_expire(rstack: Ro
 
 def test_a_revoke_that_keeps_failing_does_not_let_the_current_key_expire(rstack: RotatorStack) -> None:
     # GIVEN the previous key's revoke fails on every run
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
     rstack.server.faults.set(unavailable=True, only=["DELETE /api-keys"])
     # WHEN the successor is due, the revoke failure holds the rotation back while there is time
@@ -200,7 +185,7 @@ def test_the_grace_runs_from_a_late_promotion_not_from_when_the_successor_was_st
     rstack: RotatorStack,
 ) -> None:
     # GIVEN a run stored a v2 successor and died before promoting it
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.clock.advance(21 * DAY)
     crashing = MomentoFaults(rstack.momento)
     crashing.crash_after("check_key", skip=1)
@@ -227,7 +212,7 @@ def test_the_grace_runs_from_a_late_promotion_not_from_when_the_successor_was_st
 
 def test_a_promotion_nobody_recorded_starts_the_grace_when_a_run_first_sees_it(rstack: RotatorStack) -> None:
     # GIVEN a v2 successor made current by hand (put-secret-value), so no run recorded when
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     second = rstack.mint_v2(30 * DAY)
     document = dict(first, apiKey=second.api_key, keyId=second.key_id, validUntil=second.expires_at)
     rstack.clock.advance(2 * GRACE)
@@ -247,7 +232,7 @@ def test_a_promotion_nobody_recorded_starts_the_grace_when_a_run_first_sees_it(r
 
 def test_a_crash_after_the_revoke_before_the_label_is_finished_by_the_next_run(rstack: RotatorStack) -> None:
     # GIVEN the revoke reached Momento and the run died before labelling the version
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
     rstack.clock.advance(GRACE + 60)
     crashing = MomentoFaults(rstack.momento)
@@ -270,7 +255,7 @@ def test_a_failed_promotion_record_does_not_fail_the_rotation_or_shorten_the_gra
     rstack: RotatorStack,
 ) -> None:
     # GIVEN Secrets Manager refuses every write of the promotion record
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     client = rstack.client()
     faults = SecretsManagerFaults(client)
     faults.fail("PutSecretValue", "InternalServiceError", 500, times=1000, when=staged(PROMOTED_LABEL))
@@ -310,7 +295,7 @@ def test_a_v2_key_without_its_endpoint_is_refused_before_any_claim(rstack: Rotat
 def test_native_rotation_waits_for_the_revoke_but_not_until_the_key_expires(rstack: RotatorStack) -> None:
     # GIVEN a rotated v2 secret whose previous key is in its grace
     grace = 25 * DAY
-    first = _v2_secret(rstack)
+    first = rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=grace).run(force=True)
     token = "abababab-abab-4bab-8bab-abababababab"
     stage_rotation_token(SECRET_ID, token)
@@ -345,7 +330,7 @@ def test_native_rotation_waits_for_the_revoke_but_not_until_the_key_expires(rsta
 
 def test_after_an_operator_rollback_the_grace_runs_from_the_rollback(rstack: RotatorStack) -> None:
     # GIVEN v0 -> v1 (v0 revoked after its grace) -> v2, all by the rotator
-    _v2_secret(rstack)
+    rstack.create_v2_secret()
     rstack.rotation(v2_revoke_grace_seconds=GRACE).run(force=True)
     rstack.clock.advance(GRACE + 60)
     assert rstack.rotation(v2_revoke_grace_seconds=GRACE).run().revoke.revoked  # type: ignore[union-attr]
