@@ -234,8 +234,15 @@ class _Handler(BaseHTTPRequestHandler):
         """http.server's own errors (unknown method, malformed request line) as JSON too."""
         label = {400: "Bad Request", 405: "MethodNotAllowed", 501: "MethodNotAllowed"}.get(code)
         status = 405 if code == 501 else code
+        # The connection closes after this answer (http.server cannot trust the stream any more), so
+        # say so, as http.server's own send_error does: a client would otherwise reuse the
+        # connection for its next request and find it dead (seen in CI as a flaky disconnect).
         self.close_connection = True
-        self._send(status, {"code": label or "Bad Request", "message": message or explain or ""})
+        self._send(
+            status,
+            {"code": label or "Bad Request", "message": message or explain or ""},
+            {"Connection": "close"},
+        )
 
 
 class _ApiServer(ThreadingHTTPServer):
