@@ -144,6 +144,13 @@ class TokenCache:
         self._flights: dict[str, _Flight] = {}
         self.mints = 0
 
+    def peek(self, cache_key: str) -> VendedToken | None:
+        """The token `get_or_mint` would answer from memory right now, else None (nothing else done)."""
+        entry = self._entries.get(cache_key)
+        if entry is not None and self._clock() < entry.reuse_until:
+            return entry.token
+        return None
+
     def get_or_mint(
         self, cache_key: str, mint: Callable[[], VendedToken], lifetime_seconds: int | None = None
     ) -> Outcome:

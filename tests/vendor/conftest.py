@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from shared.momento_access import SdkMomentoAccess
-from vendor.app import build_app
+from vendor.app import Service, build_app
 from vendor.settings import VendorSettings
 from vendor.vending import Vendor
 from vendor.wiring import build_vendor, secrets_manager_client
@@ -41,14 +41,40 @@ def auth_mode_of(event_name: str) -> str:
     return event_name.removesuffix(".json").split("-")[2]
 
 
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    """The attributes Powertools' Logger reads from Lambda's context object."""
+
+    function_name: str = "VendorFunction"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:VendorFunction"
+    aws_request_id: str = "test-request"
+
+
+_CONTEXT = FakeLambdaContext()
+
+
 @dataclass
 class Built:
     app: APIGatewayHttpResolver
     vendor: Vendor
     access: SdkMomentoAccess
     settings: VendorSettings
+    #: The product's own dispatch (token routes without the resolver, repeats from memory).
+    service: Service = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.service = Service(self.settings, self.vendor)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """What the deployed handler answers: the token routes directly, a repeat from memory."""
+        fast = self.service.memory_hit(event, _CONTEXT)
+        response: dict[str, Any] = fast if fast is not None else self.service.respond(event, _CONTEXT)
+        return response
+
+    def resolve(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Powertools' resolver alone: the reference the direct token routes must agree with."""
         response: dict[str, Any] = self.app.resolve(event, cast("LambdaContext", None))
         return response
 
