@@ -215,6 +215,18 @@ class Service:
             self._resolver = build_app(self.settings, self.vendor)
         return self._resolver
 
+    def answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """The answer to any event, never a raise: what the handler returns past its memory."""
+        problem = event_problem(event)
+        if problem is not None:
+            logger.warning("not an HTTP API payload 2.0 event", extra={"problem": problem})
+            return _plain(400, BadEventError.code, problem)
+        try:
+            return self.respond(event, context)
+        except Exception as exc:  # the resolver itself failed: still a JSON answer, never a raise
+            logger.exception("unexpected failure outside the routes", extra={"error": type(exc).__name__})
+            return _plain(500, "internal_error", "the token vending machine failed; see its logs")
+
     def respond(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The answer to a valid payload 2.0 event (`event_problem` found nothing)."""
         method = token_method(event)
@@ -244,7 +256,7 @@ class Service:
         if hit is None:
             return None
         logger.append_keys(cold_start=False, **build_lambda_context_model(context).__dict__)
-        audit_lines.info("vended token", hit.audit)
+        audit_lines.info("vended token", hit.audit, constant=True)
         outcomes.begin()
         outcomes.count("TokensVended")
         return self._build(event, 200, hit.body, None)
@@ -443,11 +455,7 @@ def _respond(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ConfigError as exc:
         logger.error("invalid configuration", extra={"problems": exc.problems})
         return _plain(500, exc.code, "the token vending machine is misconfigured")
-    try:
-        return service.respond(event, context)
-    except Exception as exc:  # the resolver itself failed: still a JSON answer, never a raise
-        logger.exception("unexpected failure outside the routes", extra={"error": type(exc).__name__})
-        return _plain(500, "internal_error", "the token vending machine failed; see its logs")
+    return service.answer(event, context)
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -22,12 +22,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+try:
+    from aws_lambda_powertools.logging.formatter import _get_context
+except ImportError:  # pragma: no cover  (a Powertools that moved it: plain logging)
+    _get_context = None  # type: ignore[assignment]
 
 #: Stand-ins the rendered template is split at; no real log value looks like these.
 _REQUEST_ID_MARK = "\x1fkeyguard-request-id\x1f"
@@ -48,6 +54,55 @@ class _Clock:
         self.msecs = int((created - int(created)) * 1000) + 0.0  # as LogRecord computes it
 
 
+_ABSENT: Any = object()
+_MAX_ENCODED = 10_000
+#: What a JSON encoder writes unchanged between quotes (Lambda request ids are UUIDs).
+_PLAIN = re.compile(r"[0-9A-Za-z-]{1,128}")
+
+
+def _quoted(value: Any) -> str | None:
+    """The JSON text of a plain identifier string without calling the encoder, else None."""
+    if isinstance(value, str) and _PLAIN.fullmatch(value):
+        return f'"{value}"'
+    return None
+
+
+class _SecondClock:
+    """`formatter.formatTime`, computed once per second for Powertools' default format.
+
+    The default (no `datefmt`: `%Y-%m-%d %H:%M:%S,%F%z`) differs within one second only in its milliseconds,
+    so the text around them is kept per second; it is checked against `formatTime` itself
+    when made, and any other format (or a check that fails) calls `formatTime` every time.
+    """
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._formatter: object = None
+        self._around: tuple[str, str] | None = None
+
+    def text(self, formatter: LambdaPowertoolsFormatter, now: float) -> str:
+        clock = _Clock(now)
+        second = int(now)
+        if second != self._second or formatter is not self._formatter:
+            self._second, self._formatter = second, formatter
+            self._around = self._split(formatter, second)
+        if self._around is None:
+            return formatter.formatTime(clock)  # type: ignore[arg-type]
+        return f"{self._around[0]}{int(clock.msecs):03d}{self._around[1]}"
+
+    @staticmethod
+    def _split(formatter: LambdaPowertoolsFormatter, second: int) -> tuple[str, str] | None:
+        if formatter.datefmt is not None or formatter.use_rfc3339_iso8601:
+            return None
+        text = formatter.formatTime(_Clock(float(second)))  # type: ignore[arg-type]
+        at = text.find(",000")
+        if at < 0 or text.count(",000") != 1:
+            return None
+        around = (text[: at + 1], text[at + 4 :])
+        probe = formatter.formatTime(_Clock(second + 0.5))  # type: ignore[arg-type]
+        return around if probe == f"{around[0]}500{around[1]}" else None
+
+
 class _Template:
     """The rendered line cut at its variable values: `texts[i]`, slot `slots[i]`, ..., `texts[-1]`."""
 
@@ -63,9 +118,16 @@ class AuditLines:
 
     def __init__(self, audit_logger: logging.Logger) -> None:
         self._logger = audit_logger
+        #: Templates per (message, call site, traced), for the formatter state they were made in.
         self._templates: dict[tuple[Any, ...], _Template | None] = {}
+        self._state: tuple[Any, ...] | None = None
+        #: The JSON of payloads handed in again and again (a memory hit's), by identity.
+        self._encoded: dict[int, tuple[object, object, str]] = {}
+        self._clock = _SecondClock()
 
-    def info(self, message: str, payload: dict[str, Any]) -> None:
+    def info(self, message: str, payload: dict[str, Any], *, constant: bool = False) -> None:
+        """`constant`: this very dict is handed in again, unchanged, for every line it is in (its
+        JSON is then kept): a memory hit's audit object."""
         audit_logger = self._logger
         if not audit_logger.isEnabledFor(logging.INFO):
             return
@@ -74,35 +136,28 @@ class AuditLines:
             audit_logger.info(message, extra={"audit": payload}, stacklevel=2)
             return
         handler, formatter = target
-        caller = sys._getframe(1)
-        site = (caller.f_code.co_filename, caller.f_lineno, caller.f_code.co_name)
         log_format = formatter.log_format
+        state_keys = dict(log_format)
+        request_id = state_keys.pop("function_request_id", _ABSENT)
+        state = (formatter, state_keys, request_id is _ABSENT)
+        if self._state is None or self._state[0] is not formatter or self._state[1:] != state[1:]:
+            self._templates.clear()
+            self._state = state
+        caller = sys._getframe(1)
         traced = log_format.get("xray_trace_id", "") is not None and bool(os.environ.get(_TRACE_ENV))
-        template: _Template | None = None
-        try:
-            state = tuple((k, v) for k, v in log_format.items() if k != "function_request_id")
-            key: tuple[Any, ...] = (
-                id(formatter),
-                message,
-                site,
-                traced,
-                "function_request_id" in log_format,
-                state,
-            )
-            if key in self._templates:
-                template = self._templates[key]
-            else:
-                template = self._templates[key] = self._render(formatter, message, site, traced)
-        except TypeError:  # an unhashable log key value: no template for this state
-            template = None
-        if template is None:
+        key = (message, caller.f_code, caller.f_lineno, traced)
+        template = self._templates.get(key, _ABSENT)
+        if template is _ABSENT:
+            site = (caller.f_code.co_filename, caller.f_lineno, caller.f_code.co_name)
+            template = self._templates[key] = self._render(formatter, message, site, traced)
+        if not isinstance(template, _Template):
             audit_logger.info(message, extra={"audit": payload}, stacklevel=2)
             return
         serialize: Callable[[Any], str] = formatter.json_serializer
         values = {
-            "time": formatter.formatTime(_Clock(time.time())),  # type: ignore[arg-type]
-            "request": serialize(log_format.get("function_request_id")),
-            "audit": serialize(payload),
+            "time": self._clock.text(formatter, time.time()),
+            "request": _quoted(request_id) or serialize(request_id),
+            "audit": self._encode(serialize, payload) if constant else serialize(payload),
         }
         if traced:
             values["trace"] = serialize(os.environ[_TRACE_ENV].split(";")[0].replace("Root=", ""))
@@ -115,6 +170,17 @@ class AuditLines:
         with handler.lock or _NO_LOCK:
             handler.stream.write("".join(pieces))
             handler.flush()
+
+    def _encode(self, serialize: Callable[[Any], str], payload: dict[str, Any]) -> str:
+        """`serialize(payload)`, remembered for a constant payload object seen before."""
+        known = self._encoded.get(id(payload))
+        if known is not None and known[0] is payload and known[1] is serialize:
+            return known[2]
+        text = serialize(payload)
+        if len(self._encoded) >= _MAX_ENCODED:
+            self._encoded.clear()
+        self._encoded[id(payload)] = (payload, serialize, text)
+        return text
 
     def _powertools_handler(self) -> tuple[logging.StreamHandler[Any], LambdaPowertoolsFormatter] | None:
         """The one Powertools stream handler this logger's INFO lines reach, if that is all they reach."""
@@ -208,9 +274,7 @@ def _is_json_object(text: str) -> bool:
 
 def _has_thread_keys() -> bool:
     """Keys set with `Logger.thread_safe_append_keys` (per thread): the template has no slot for them."""
-    try:
-        from aws_lambda_powertools.logging.formatter import _get_context
-    except ImportError:  # Powertools moved it: assume there are some, and use plain logging
+    if _get_context is None:  # Powertools moved it: assume there are some, and use plain logging
         return True
     return bool(_get_context().get())
 

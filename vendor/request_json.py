@@ -41,6 +41,8 @@ def is_text(value: Any) -> bool:
     """A string that UTF-8 can carry (no lone surrogate)."""
     if not isinstance(value, str):
         return False
+    if value.isascii():  # no surrogate is ASCII: the common case needs no encoding
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -84,6 +86,8 @@ def event_problem(event: Any) -> str | None:
         return "the event has no requestContext.http method and path"
     if not is_text(event.get("rawPath")):
         return "the event has no rawPath"
+    if not is_text(context.get("stage")):  # the resolver reads it for every path (a KeyError once)
+        return "the event has no requestContext.stage"
     for name in ("headers", "queryStringParameters", "pathParameters", "stageVariables"):
         if not _string_map(event.get(name)):
             return f"the event's {name} is not a map of strings"

@@ -70,7 +70,7 @@ class Built:
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         """What the deployed handler answers: the token routes directly, a repeat from memory."""
         fast = self.service.memory_hit(event, _CONTEXT)
-        response: dict[str, Any] = fast if fast is not None else self.service.respond(event, _CONTEXT)
+        response: dict[str, Any] = fast if fast is not None else self.service.answer(event, _CONTEXT)
         return response
 
     def resolve(self, event: dict[str, Any]) -> dict[str, Any]:
