@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -57,9 +56,8 @@ def _same_but_location(fast: str, slow: str) -> None:
 
 
 @pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "time", lambda: NOW)
-    return
 
 
 @pytest.mark.usefixtures("frozen_clock")
