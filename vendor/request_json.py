@@ -86,7 +86,8 @@ def event_problem(event: Any) -> str | None:
         return "the event has no requestContext.http method and path"
     if not is_text(event.get("rawPath")):
         return "the event has no rawPath"
-    if not (isinstance(context, dict) and is_text(context.get("stage"))):  # the resolver reads it for every path (a KeyError once)
+    # Powertools' resolver reads the stage for every path: without one it raised a KeyError (a 500).
+    if not (isinstance(context, dict) and is_text(context.get("stage"))):
         return "the event has no requestContext.stage"
     for name in ("headers", "queryStringParameters", "pathParameters", "stageVariables"):
         if not _string_map(event.get(name)):
