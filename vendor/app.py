@@ -217,7 +217,7 @@ class Service:
 
     def answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The answer to any event, never a raise: what the handler returns past its memory."""
-        problem = event_problem(event)
+        problem = _problem(event)
         if problem is not None:
             logger.warning("not an HTTP API payload 2.0 event", extra={"problem": problem})
             return _plain(400, BadEventError.code, problem)
@@ -232,9 +232,8 @@ class Service:
         method = token_method(event)
         if method is None:
             return self.resolver.resolve(event, context)
-        signature = self.hits.signature(event, method)
-        status, body, extra = self._token(event, method, signature)
-        return self._build(event, status, json.dumps(body, separators=(",", ":")), extra)
+        status, body, extra = self._token(event, method, self.hits.signature(event, method))
+        return self._build(event, status, body, extra)
 
     def memory_hit(self, event: dict[str, Any], context: Any) -> dict[str, Any] | None:
         """A repeat request answered from memory, or None to go the whole way.
@@ -244,7 +243,7 @@ class Service:
         work whose result is already known (identity, grant, cache key, response JSON). The
         `Logger` keys get this invocation's context as `inject_lambda_context` would set them.
         """
-        if event_problem(event) is not None or logger.sampling_rate:
+        if _problem(event) is not None or logger.sampling_rate:
             return None
         method = token_method(event)
         if method is None:
@@ -261,7 +260,9 @@ class Service:
         outcomes.count("TokensVended")
         return self._build(event, 200, hit.body, None)
 
-    def _token(self, event: dict[str, Any], method: str, signature: Signature | None) -> Answer:
+    def _token(
+        self, event: dict[str, Any], method: str, signature: Signature | None
+    ) -> tuple[int, str, dict[str, str] | None]:
         settings = self.settings
         try:
             identity: Identity = identify(event, settings.auth_mode, settings.groups_claim)
@@ -274,10 +275,11 @@ class Service:
                 request = dataclasses.replace(parsed, label=parse_label(event.get("queryStringParameters")))
             vended = self.vendor.issue(identity, request)
         except Exception as exc:
-            return error_answer(exc, settings)
-        body = vended.body()
+            status, error, extra = error_answer(exc, settings)
+            return status, json.dumps(error, separators=(",", ":")), extra
+        body = json.dumps(vended.body(), separators=(",", ":"))
         if signature is not None:
-            self.hits.remember(signature, vended, json.dumps(body, separators=(",", ":")))
+            self.hits.remember(signature, vended, body)
         return 200, body, None
 
     def _build(
@@ -385,12 +387,33 @@ def outcome_metric(status: int) -> str:
     return "VendRefused" if 400 <= status < 500 else "VendFailed"
 
 
+#: Inside `handler`: the event of the invocation in progress once `event_problem` passed it.
+_valid_event: object = None
+_in_handler = False
+
+
+def _problem(event: Any) -> str | None:
+    """`event_problem`, checked once per invocation however many steps ask."""
+    global _valid_event
+    if _in_handler and event is _valid_event:
+        return None
+    problem = event_problem(event)
+    if problem is None and _in_handler:
+        _valid_event = event
+    return problem
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Powertools keeps the current event on the resolver and the metrics of one flush in one
     # object, so one invocation at a time. Lambda never overlaps invocations in one environment;
     # local threaded HTTP fronts do.
+    global _valid_event, _in_handler
     with _RESOLVE_LOCK:
-        response: dict[str, Any] = _instrumented(event, context)
+        _valid_event, _in_handler = None, True
+        try:
+            response: dict[str, Any] = _instrumented(event, context)
+        finally:
+            _valid_event, _in_handler = None, False
     return response
 
 
@@ -446,7 +469,7 @@ def _plain(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 def _respond(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    problem = event_problem(event)
+    problem = _problem(event)
     if problem is not None:
         logger.warning("not an HTTP API payload 2.0 event", extra={"problem": problem})
         return _plain(400, BadEventError.code, problem)
