@@ -31,7 +31,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
@@ -254,7 +253,14 @@ class Service:
         hit = self.hits.find(signature)
         if hit is None:
             return None
-        logger.append_keys(cold_start=False, **build_lambda_context_model(context).__dict__)
+        # `inject_lambda_context`'s keys (`build_lambda_context_model`); never a cold start here.
+        logger.append_keys(
+            cold_start=False,
+            function_name=context.function_name,
+            function_memory_size=context.memory_limit_in_mb,
+            function_arn=context.invoked_function_arn,
+            function_request_id=context.aws_request_id,
+        )
         audit_lines.info("vended token", hit.audit, constant=True)
         outcomes.begin()
         outcomes.count("TokensVended")

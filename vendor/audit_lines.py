@@ -81,14 +81,14 @@ class _SecondClock:
         self._around: tuple[str, str] | None = None
 
     def text(self, formatter: LambdaPowertoolsFormatter, now: float) -> str:
-        clock = _Clock(now)
         second = int(now)
         if second != self._second or formatter is not self._formatter:
             self._second, self._formatter = second, formatter
             self._around = self._split(formatter, second)
-        if self._around is None:
-            return formatter.formatTime(clock)  # type: ignore[arg-type]
-        return f"{self._around[0]}{int(clock.msecs):03d}{self._around[1]}"
+        around = self._around
+        if around is None:
+            return formatter.formatTime(_Clock(now))  # type: ignore[arg-type]
+        return f"{around[0]}{int((now - second) * 1000):03d}{around[1]}"  # LogRecord's msecs
 
     @staticmethod
     def _split(formatter: LambdaPowertoolsFormatter, second: int) -> tuple[str, str] | None:
@@ -104,13 +104,17 @@ class _SecondClock:
 
 
 class _Template:
-    """The rendered line cut at its variable values: `texts[i]`, slot `slots[i]`, ..., `texts[-1]`."""
+    """The rendered line with `{time}`, `{request}`, `{audit}` and `{trace}` where its variable
+    values go (a `str.format` pattern: the line's own braces doubled)."""
 
-    __slots__ = ("slots", "texts")
+    __slots__ = ("pattern",)
 
     def __init__(self, texts: tuple[str, ...], slots: tuple[str, ...]) -> None:
-        self.texts = texts
-        self.slots = slots
+        escaped = [text.replace("{", "{{").replace("}", "}}") for text in texts]
+        pattern = escaped[0]
+        for slot, text in zip(slots, escaped[1:], strict=True):
+            pattern += "{" + slot + "}" + text
+        self.pattern = pattern
 
 
 class AuditLines:
@@ -120,7 +124,8 @@ class AuditLines:
         self._logger = audit_logger
         #: Templates per (message, call site, traced), for the formatter state they were made in.
         self._templates: dict[tuple[Any, ...], _Template | None] = {}
-        self._state: tuple[Any, ...] | None = None
+        #: The formatter and a copy of its keys when the templates were made.
+        self._seen: tuple[LambdaPowertoolsFormatter, dict[str, Any]] | None = None
         #: The JSON of payloads handed in again and again (a memory hit's), by identity.
         self._encoded: dict[int, tuple[object, object, str]] = {}
         self._clock = _SecondClock()
@@ -137,15 +142,13 @@ class AuditLines:
             return
         handler, formatter = target
         log_format = formatter.log_format
-        state_keys = dict(log_format)
-        request_id = state_keys.pop("function_request_id", _ABSENT)
-        state = (formatter, state_keys, request_id is _ABSENT)
-        if self._state is None or self._state[0] is not formatter or self._state[1:] != state[1:]:
+        request_id = log_format.get("function_request_id", _ABSENT)
+        if not self._same_state(formatter, log_format, request_id):
             self._templates.clear()
-            self._state = state
+            self._seen = (formatter, dict(log_format))
         caller = sys._getframe(1)
         traced = log_format.get("xray_trace_id", "") is not None and bool(os.environ.get(_TRACE_ENV))
-        key = (message, caller.f_code, caller.f_lineno, traced)
+        key = (message, caller.f_code.co_filename, caller.f_lineno, traced)
         template = self._templates.get(key, _ABSENT)
         if template is _ABSENT:
             site = (caller.f_code.co_filename, caller.f_lineno, caller.f_code.co_name)
@@ -161,15 +164,27 @@ class AuditLines:
         }
         if traced:
             values["trace"] = serialize(os.environ[_TRACE_ENV].split(";")[0].replace("Root=", ""))
-        texts = template.texts
-        pieces = [texts[0]]
-        for i, slot in enumerate(template.slots):
-            pieces.append(values[slot])
-            pieces.append(texts[i + 1])
-        pieces.append(handler.terminator)
+        line = template.pattern.format_map(values) + handler.terminator
         with handler.lock or _NO_LOCK:
-            handler.stream.write("".join(pieces))
+            handler.stream.write(line)
             handler.flush()
+
+    def _same_state(
+        self, formatter: LambdaPowertoolsFormatter, log_format: dict[str, Any], request_id: Any
+    ) -> bool:
+        """Are the formatter's keys, all but the request id, what the templates were made with?"""
+        if self._seen is None or self._seen[0] is not formatter:
+            return False
+        seen = self._seen[1]
+        if request_id is _ABSENT:
+            return "function_request_id" not in seen and seen == log_format and list(seen) == list(log_format)
+        if "function_request_id" not in seen:
+            return False
+        seen["function_request_id"] = request_id  # the one key that may differ: compare the rest
+        try:  # equal values, and in the same order (the order is the line's)
+            return seen == log_format and list(seen) == list(log_format)
+        except Exception:  # a key value whose == raises: treat as changed
+            return False
 
     def _encode(self, serialize: Callable[[Any], str], payload: dict[str, Any]) -> str:
         """`serialize(payload)`, remembered for a constant payload object seen before."""

@@ -69,9 +69,16 @@ def load_json(body: bytes) -> Any:
 
 
 def _string_map(value: Any) -> bool:
-    return value is None or (
-        isinstance(value, dict) and all(is_text(k) and is_text(v) for k, v in value.items())
-    )
+    if value is None:
+        return True
+    if not isinstance(value, dict):
+        return False
+    try:  # one C-level pass for the usual all-ASCII map (no lone surrogate is ASCII)
+        if "".join(value).isascii() and "".join(value.values()).isascii():
+            return True
+    except TypeError:  # a key or value that is not a string
+        return False
+    return all(is_text(k) and is_text(v) for k, v in value.items())
 
 
 def event_problem(event: Any) -> str | None:
