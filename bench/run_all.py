@@ -34,6 +34,8 @@ RESULTS = BENCH / "results.md"
 PLOT = BENCH / "results-latency.png"
 
 Round = dict[str, Any]
+#: Wall seconds per script run, in order (the "where the time went" table).
+DURATIONS: list[tuple[str, float]] = []
 
 
 def run_json(script: str, extra: list[str]) -> Round:
@@ -41,7 +43,9 @@ def run_json(script: str, extra: list[str]) -> Round:
         out = handle.name
     try:
         print(f"== {script} {' '.join(extra)}", flush=True)
+        began = time.monotonic()
         subprocess.run([sys.executable, str(BENCH / script), "--json", out, *extra], cwd=ROOT, check=True)
+        DURATIONS.append((script, time.monotonic() - began))
         loaded: Round = json.loads(Path(out).read_text())
         return loaded
     finally:
@@ -50,12 +54,15 @@ def run_json(script: str, extra: list[str]) -> Round:
 
 def run_text(argv: list[str], timeout: float) -> str:
     print(f"== {' '.join(argv)}", flush=True)
+    began = time.monotonic()
     try:
         done = subprocess.run(
             [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         return f"(did not finish within {timeout:.0f} s)"
+    finally:
+        DURATIONS.append((" ".join(argv), time.monotonic() - began))
     text = done.stdout.strip()
     if done.returncode != 0:
         text += f"\n(exit status {done.returncode})\n" + done.stderr.strip()[-1500:]
@@ -356,6 +363,9 @@ def write_results(
             lines += [text, ""]
         else:
             lines += [f"### {title}", "", "```", text, "```", ""]
+    lines += ["## Where `make bench`'s time went", "", "| script | wall seconds |", "|---|---|"]
+    lines += [f"| `{script}` | {seconds:,.0f} |" for script, seconds in DURATIONS]
+    lines.append("")
     RESULTS.write_text("\n".join(lines))
 
 

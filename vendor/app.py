@@ -394,7 +394,8 @@ def outcome_metric(status: int) -> str:
 
 
 #: Inside `handler`: the event of the invocation in progress once `event_problem` passed it.
-_valid_event: object = None
+_NOTHING = object()
+_valid_event: object = _NOTHING
 _in_handler = False
 
 
@@ -415,11 +416,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # local threaded HTTP fronts do.
     global _valid_event, _in_handler
     with _RESOLVE_LOCK:
-        _valid_event, _in_handler = None, True
+        _valid_event, _in_handler = _NOTHING, True
         try:
             response: dict[str, Any] = _instrumented(event, context)
         finally:
-            _valid_event, _in_handler = None, False
+            _valid_event, _in_handler = _NOTHING, False
     return response
 
 
