@@ -21,6 +21,15 @@ from vendor.outcome_metrics import OutcomeMetrics
 
 ROOT = Path(__file__).parents[2]
 HEAVY = ("aws_xray_sdk", "boto3", "s3transfer", "momento", "grpc")
+#: A fresh interpreter's cold start: import the handler, serve one jwt request.
+FIRST_REQUEST = (
+    "import json, os, sys\n"
+    "sys.stdout = open(os.devnull, 'w')\n"
+    "import vendor.app\n"
+    "from local.api_gateway import LocalLambdaContext\n"
+    "event = json.load(open('events/vendor/get-token-jwt.json'))\n"
+    "assert vendor.app.handler(event, LocalLambdaContext())['statusCode'] == 200\n"
+)
 
 
 def imported_after(code: str, env: dict[str, str]) -> dict[str, bool]:
@@ -52,15 +61,7 @@ def test_handler_module_imports_xray_when_it_will_trace() -> None:
 
 @pytest.mark.integration
 def test_first_request_imports_neither_xray_nor_boto3(vendor_stack: VendorStack) -> None:
-    request = (
-        "import json, os, sys\n"
-        "sys.stdout = open(os.devnull, 'w')\n"
-        "import vendor.app\n"
-        "from local.api_gateway import LocalLambdaContext\n"
-        "event = json.load(open('events/vendor/get-token-jwt.json'))\n"
-        "assert vendor.app.handler(event, LocalLambdaContext())['statusCode'] == 200\n"
-    )
-    loaded = imported_after(request, {**vendor_stack.env(), "POWERTOOLS_TRACE_DISABLED": "true"})
+    loaded = imported_after(FIRST_REQUEST, {**vendor_stack.env(), "POWERTOOLS_TRACE_DISABLED": "true"})
     assert loaded == {
         "aws_xray_sdk": False,
         "boto3": False,
@@ -68,6 +69,52 @@ def test_first_request_imports_neither_xray_nor_boto3(vendor_stack: VendorStack)
         "momento": True,
         "grpc": True,
     }
+
+
+def botocore_clients_after(code: str, env: dict[str, str]) -> list[int]:
+    """Run `code` in a fresh interpreter; the attempt budget of every botocore client it left alive."""
+    report = (
+        "import gc, json, sys\n"
+        "from botocore.client import BaseClient\n"
+        "clients = [o for o in gc.get_objects() if isinstance(o, BaseClient)]\n"
+        "print(json.dumps(sorted(c.meta.config.retries['total_max_attempts'] for c in clients)),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\n{report}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    attempts: list[int] = json.loads(done.stderr.strip().splitlines()[-1])
+    return attempts
+
+
+@pytest.mark.integration
+def test_first_request_builds_one_secrets_manager_client(vendor_stack: VendorStack) -> None:
+    """The reader serves the master key and the sealing key; the version-check client (one
+    attempt) waits for the first version check, which the first request does not run."""
+    env = {**vendor_stack.env(SHARED_TOKEN_CACHE_NAME="keyguard-tokens"), "POWERTOOLS_TRACE_DISABLED": "true"}
+    assert botocore_clients_after(FIRST_REQUEST, env) == [2]
+
+
+@pytest.mark.integration
+def test_version_check_client_is_built_on_the_first_check(vendor_stack: VendorStack) -> None:
+    """With no interval, a second caller's mint checks the version: with the bounded one-attempt
+    client (`VERSION_CHECK_CONFIG`), built then, not with the reader."""
+    env = {
+        **vendor_stack.env(VERSION_CHECK_INTERVAL_SECONDS="0"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    assert botocore_clients_after(FIRST_REQUEST, env) == [2]
+    second = (
+        "event['requestContext']['authorizer']['jwt']['claims']['sub'] = 'another-caller'\n"
+        "assert vendor.app.handler(event, LocalLambdaContext())['statusCode'] == 200\n"
+    )
+    assert botocore_clients_after(FIRST_REQUEST + second, env) == [1, 2]
 
 
 @pytest.mark.parametrize(
