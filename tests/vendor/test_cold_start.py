@@ -71,17 +71,10 @@ def test_first_request_imports_neither_xray_nor_boto3(vendor_stack: VendorStack)
     }
 
 
-def botocore_clients_after(code: str, env: dict[str, str]) -> list[int]:
-    """Run `code` in a fresh interpreter; the attempt budget of every botocore client it left alive."""
-    report = (
-        "import gc, json, sys\n"
-        "from botocore.client import BaseClient\n"
-        "clients = [o for o in gc.get_objects() if isinstance(o, BaseClient)]\n"
-        "print(json.dumps(sorted(c.meta.config.retries['total_max_attempts'] for c in clients)),"
-        " file=sys.stderr)\n"
-    )
+def probe(code: str, report: str, env: dict[str, str]) -> Any:
+    """Run `code` in a fresh interpreter, then `report` (an expression, with `gc` imported); its JSON."""
     done = subprocess.run(
-        [sys.executable, "-c", f"{code}\n{report}"],
+        [sys.executable, "-c", f"{code}\nimport gc, json, sys\nprint(json.dumps({report}), file=sys.stderr)"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         capture_output=True,
@@ -89,7 +82,17 @@ def botocore_clients_after(code: str, env: dict[str, str]) -> list[int]:
         check=True,
         timeout=120,
     )
-    attempts: list[int] = json.loads(done.stderr.strip().splitlines()[-1])
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def botocore_clients_after(code: str, env: dict[str, str]) -> list[int]:
+    """The attempt budget of every botocore client `code` left alive in a fresh interpreter."""
+    attempts: list[int] = probe(
+        f"{code}\nfrom botocore.client import BaseClient",
+        "sorted(o.meta.config.retries['total_max_attempts']"
+        " for o in gc.get_objects() if isinstance(o, BaseClient))",
+        env,
+    )
     return attempts
 
 
@@ -115,6 +118,16 @@ def test_version_check_client_is_built_on_the_first_check(vendor_stack: VendorSt
         "assert vendor.app.handler(event, LocalLambdaContext())['statusCode'] == 200\n"
     )
     assert botocore_clients_after(FIRST_REQUEST + second, env) == [1, 2]
+
+
+@pytest.mark.integration
+def test_first_request_builds_no_api_keys_http_opener(vendor_stack: VendorStack) -> None:
+    """Only the rotator calls the API keys HTTP API: the vendor's first request loads no CA
+    certificates for it (its opener is built on the first call)."""
+    env = {**vendor_stack.env(), "POWERTOOLS_TRACE_DISABLED": "true"}
+    opener = "from urllib.request import OpenerDirector"
+    report = "sum(isinstance(o, OpenerDirector) for o in gc.get_objects())"
+    assert probe(f"{FIRST_REQUEST}{opener}", report, env) == 0
 
 
 @pytest.mark.parametrize(
