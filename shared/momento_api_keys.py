@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -83,7 +84,19 @@ class ApiKeysHttpApi:
     def __init__(self, base_url: str, timeout_seconds: float) -> None:
         self._base = _check_base_url(base_url)
         self._timeout = timeout_seconds
-        self._opener = urllib.request.build_opener(_RefuseRedirects)
+        #: Built on the first call: its HTTPS handler loads the system's CA certificates (about
+        #: 35 ms), and only the rotator calls this API; the vendor builds one at every cold start.
+        self._opener: urllib.request.OpenerDirector | None = None
+        self._opener_lock = threading.Lock()
+
+    def _open(self, request: urllib.request.Request) -> Any:
+        opener = self._opener
+        if opener is None:
+            with self._opener_lock:
+                if self._opener is None:
+                    self._opener = urllib.request.build_opener(_RefuseRedirects)
+                opener = self._opener
+        return opener.open(request, timeout=self._timeout)
 
     @property
     def base_url(self) -> str:
@@ -145,7 +158,7 @@ class ApiKeysHttpApi:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self._base + path, data=data, headers=headers, method=method)  # noqa: S310 (scheme checked in __init__)
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
+            with self._open(request) as response:
                 raw = response.read(_MAX_RESPONSE)
         except urllib.error.HTTPError as exc:
             with exc:

@@ -9,6 +9,7 @@ tenth of a cold start the vendor never uses; a boto3 client is this very botocor
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -121,13 +122,46 @@ class MomentoVersionHint:
         self._access.cache_set(key, self._cache_name, hint_item_key(secret_arn), version_id, HINT_TTL_SECONDS)
 
 
-def secrets_manager_client(settings: VendorSettings, config: Config = _SECRETS_MANAGER_CONFIG) -> Any:
-    """What `boto3.client("secretsmanager", ...)` builds (same credential and region chain)."""
-    return botocore.session.get_session().create_client(
+def secrets_manager_client(
+    settings: VendorSettings,
+    config: Config = _SECRETS_MANAGER_CONFIG,
+    *,
+    session: botocore.session.Session | None = None,
+) -> Any:
+    """What `boto3.client("secretsmanager", ...)` builds (same credential and region chain).
+
+    Pass one `session` for several clients: a session loads botocore's data files (the endpoint
+    resolver's endpoints.json, the service model and its endpoint rule set, the list of every
+    service directory) once and keeps them, so a second client from it takes about 6 ms; from a
+    fresh session it took about 130 ms of the cold start again (issue 15)."""
+    return (session or botocore.session.get_session()).create_client(
         "secretsmanager",
         endpoint_url=settings.common.secrets_manager_endpoint_url,
         config=config,
     )
+
+
+class VersionCheckClient:
+    """The version-check client (`VERSION_CHECK_CONFIG`), created on its first `DescribeSecret`.
+
+    Only a version check uses it, and none runs in the first request (the key is loaded, not
+    checked; the first check is an interval later) nor while the version hint answers (the poll
+    slows to 15 minutes), so building it with the reader cost every cold start a second client
+    for nothing. Created once, under a lock (a botocore session is not thread-safe; its clients are)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def describe_secret(self, **kwargs: Any) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+                client = self._client
+        return client.describe_secret(**kwargs)
 
 
 def build_vendor(
@@ -140,13 +174,18 @@ def build_vendor(
     reserved = frozenset({settings.shared_token_cache_name} if settings.shared_token_cache_name else ())
     policy = policy_for(settings, reserved)
     momento = access if access is not None else SdkMomentoAccess(settings.common)
+    version_client: VersionCheckClient | None = None
+    if secrets_manager is None:
+        session = botocore.session.get_session()
+        secrets_manager = secrets_manager_client(settings, session=session)
+        version_client = VersionCheckClient(
+            lambda: secrets_manager_client(settings, VERSION_CHECK_CONFIG, session=session)
+        )
     master_keys = MasterKeySource(
-        secrets_manager if secrets_manager is not None else secrets_manager_client(settings),
+        secrets_manager,
         settings.secret_id,
         settings.version_check_interval_seconds,
-        version_client=None
-        if secrets_manager is not None
-        else secrets_manager_client(settings, VERSION_CHECK_CONFIG),
+        version_client=version_client,
         hint=MomentoVersionHint(momento, settings.shared_token_cache_name)
         if settings.shared_token_cache_name
         else None,
@@ -157,8 +196,10 @@ def build_vendor(
     lease: CounterLease | None = None
     if settings.shared_token_cache_name and settings.shared_token_cache_key_secret_id:
         store = MomentoTokenStore(momento, master_keys, settings.shared_token_cache_name)
-        key_client = secrets_manager if secrets_manager is not None else secrets_manager_client(settings)
-        sealing_keys = SealingKeySource(secret_reader(key_client, settings.shared_token_cache_key_secret_id))
+        # The reader's own client: same configuration, and botocore clients are thread-safe.
+        sealing_keys = SealingKeySource(
+            secret_reader(secrets_manager, settings.shared_token_cache_key_secret_id)
+        )
         shared = SealedTokenStore(store, sealing_keys)
         if isinstance(momento, SdkMomentoAccess):
             sdk = momento

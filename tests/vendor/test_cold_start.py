@@ -22,6 +22,15 @@ from vendor.outcome_metrics import OutcomeMetrics
 ROOT = Path(__file__).parents[2]
 #: Powertools' event handler (the resolver) is about 60 ms of an import: only non-token routes need it.
 HEAVY = ("aws_xray_sdk", "boto3", "s3transfer", "momento", "grpc", "aws_lambda_powertools.event_handler")
+#: A fresh interpreter's cold start: import the handler, serve one jwt request.
+FIRST_REQUEST = (
+    "import json, os, sys\n"
+    "sys.stdout = open(os.devnull, 'w')\n"
+    "import vendor.app\n"
+    "from local.api_gateway import LocalLambdaContext\n"
+    "event = json.load(open('events/vendor/get-token-jwt.json'))\n"
+    "assert vendor.app.handler(event, LocalLambdaContext())['statusCode'] == 200\n"
+)
 
 
 def imported_after(code: str, env: dict[str, str]) -> dict[str, bool]:
@@ -53,15 +62,7 @@ def test_handler_module_imports_xray_when_it_will_trace() -> None:
 
 @pytest.mark.integration
 def test_first_request_imports_neither_xray_nor_boto3(vendor_stack: VendorStack) -> None:
-    request = (
-        "import json, os, sys\n"
-        "sys.stdout = open(os.devnull, 'w')\n"
-        "import vendor.app\n"
-        "from local.api_gateway import LocalLambdaContext\n"
-        "event = json.load(open('events/vendor/get-token-jwt.json'))\n"
-        "assert vendor.app.handler(event, LocalLambdaContext())['statusCode'] == 200\n"
-    )
-    loaded = imported_after(request, {**vendor_stack.env(), "POWERTOOLS_TRACE_DISABLED": "true"})
+    loaded = imported_after(FIRST_REQUEST, {**vendor_stack.env(), "POWERTOOLS_TRACE_DISABLED": "true"})
     assert loaded == {
         "aws_xray_sdk": False,
         "boto3": False,
@@ -70,6 +71,65 @@ def test_first_request_imports_neither_xray_nor_boto3(vendor_stack: VendorStack)
         "grpc": True,
         "aws_lambda_powertools.event_handler": False,
     }
+
+
+def probe(code: str, report: str, env: dict[str, str]) -> Any:
+    """Run `code` in a fresh interpreter, then `report` (an expression, with `gc` imported); its JSON."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport gc, json, sys\nprint(json.dumps({report}), file=sys.stderr)"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def botocore_clients_after(code: str, env: dict[str, str]) -> list[int]:
+    """The attempt budget of every botocore client `code` left alive in a fresh interpreter."""
+    attempts: list[int] = probe(
+        f"{code}\nfrom botocore.client import BaseClient",
+        "sorted(o.meta.config.retries['total_max_attempts']"
+        " for o in gc.get_objects() if isinstance(o, BaseClient))",
+        env,
+    )
+    return attempts
+
+
+@pytest.mark.integration
+def test_first_request_builds_one_secrets_manager_client(vendor_stack: VendorStack) -> None:
+    """The reader serves the master key and the sealing key; the version-check client (one
+    attempt) waits for the first version check, which the first request does not run."""
+    env = {**vendor_stack.env(SHARED_TOKEN_CACHE_NAME="keyguard-tokens"), "POWERTOOLS_TRACE_DISABLED": "true"}
+    assert botocore_clients_after(FIRST_REQUEST, env) == [2]
+
+
+@pytest.mark.integration
+def test_version_check_client_is_built_on_the_first_check(vendor_stack: VendorStack) -> None:
+    """With no interval, a second caller's mint checks the version: with the bounded one-attempt
+    client (`VERSION_CHECK_CONFIG`), built then, not with the reader."""
+    env = {
+        **vendor_stack.env(VERSION_CHECK_INTERVAL_SECONDS="0"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    assert botocore_clients_after(FIRST_REQUEST, env) == [2]
+    second = (
+        "event['requestContext']['authorizer']['jwt']['claims']['sub'] = 'another-caller'\n"
+        "assert vendor.app.handler(event, LocalLambdaContext())['statusCode'] == 200\n"
+    )
+    assert botocore_clients_after(FIRST_REQUEST + second, env) == [1, 2]
+
+
+@pytest.mark.integration
+def test_first_request_builds_no_api_keys_http_opener(vendor_stack: VendorStack) -> None:
+    """Only the rotator calls the API keys HTTP API: the vendor's first request loads no CA
+    certificates for it (its opener is built on the first call)."""
+    env = {**vendor_stack.env(), "POWERTOOLS_TRACE_DISABLED": "true"}
+    opener = "from urllib.request import OpenerDirector"
+    report = "sum(isinstance(o, OpenerDirector) for o in gc.get_objects())"
+    assert probe(f"{FIRST_REQUEST}{opener}", report, env) == 0
 
 
 @pytest.mark.parametrize(
