@@ -52,7 +52,7 @@ from vendor.outcome_metrics import OutcomeMetrics
 from vendor.request_json import BadEventError, event_problem
 from vendor.settings import VendorSettings
 from vendor.token_label import parse_label
-from vendor.vending import Vendor, VendRequest, audit_lines, parse_request_body
+from vendor.vending import Vendor, VendRequest, log_vended, parse_request_body
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -250,10 +250,8 @@ class Service:
         signature = self.hits.signature(event, method)
         if signature is None:
             return None
-        hit = self.hits.find(signature)
-        if hit is None:
-            return None
-        # `inject_lambda_context`'s keys (`build_lambda_context_model`); never a cold start here.
+        # `inject_lambda_context`'s keys (`build_lambda_context_model`), before anything can log
+        # (finding the policy may: "vending policy loaded"); never a cold start here.
         logger.append_keys(
             cold_start=False,
             function_name=context.function_name,
@@ -261,7 +259,10 @@ class Service:
             function_arn=context.invoked_function_arn,
             function_request_id=context.aws_request_id,
         )
-        audit_lines.info("vended token", hit.audit, constant=True)
+        hit = self.hits.find(signature)
+        if hit is None:
+            return None
+        log_vended(hit.audit, constant=True)
         outcomes.begin()
         outcomes.count("TokensVended")
         return self._build(event, 200, hit.body, None)

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
 
 try:
     from aws_lambda_powertools.logging.formatter import _get_context
@@ -172,19 +172,20 @@ class AuditLines:
     def _same_state(
         self, formatter: LambdaPowertoolsFormatter, log_format: dict[str, Any], request_id: Any
     ) -> bool:
-        """Are the formatter's keys, all but the request id, what the templates were made with?"""
+        """Are the formatter's keys, all but the request id, exactly what the templates were made
+        with: same names in the same order, values of the same type and JSON (`1`, `1.0` and
+        `True` are equal in Python, not in a log line: outside finding F2)."""
         if self._seen is None or self._seen[0] is not formatter:
             return False
         seen = self._seen[1]
-        if request_id is _ABSENT:
-            return "function_request_id" not in seen and seen == log_format and list(seen) == list(log_format)
-        if "function_request_id" not in seen:
+        if len(seen) != len(log_format):
             return False
-        seen["function_request_id"] = request_id  # the one key that may differ: compare the rest
-        try:  # equal values, and in the same order (the order is the line's)
-            return seen == log_format and list(seen) == list(log_format)
-        except Exception:  # a key value whose == raises: treat as changed
-            return False
+        for (name, was), (now_name, now) in zip(seen.items(), log_format.items(), strict=True):
+            if name != now_name:
+                return False
+            if name != "function_request_id" and not _same_value(was, now):
+                return False
+        return True
 
     def _encode(self, serialize: Callable[[Any], str], payload: dict[str, Any]) -> str:
         """`serialize(payload)`, remembered for a constant payload object seen before."""
@@ -226,6 +227,8 @@ class AuditLines:
         self, formatter: LambdaPowertoolsFormatter, message: str, site: tuple[str, int, str], traced: bool
     ) -> _Template | None:
         """Format one marked record with the live formatter and cut it at the markers."""
+        if not _plain_keys(formatter.log_format):
+            return None
         record = self._logger.makeRecord(
             self._logger.name,
             logging.INFO,
@@ -278,6 +281,40 @@ class AuditLines:
         if not _is_json_object(text):
             return None
         return _Template(tuple(texts), tuple(slots))
+
+
+def _same_value(was: Any, now: Any) -> bool:
+    """Equal as a JSON value, for the plain scalars a template is ever made with (`_plain_keys`)."""
+    kind = type(was)
+    if kind is not type(now):
+        return False
+    if kind is float:
+        return repr(was) == repr(now)  # -0.0 == 0.0, but they print differently
+    return bool(was == now)
+
+
+#: LogRecord fields that are the same for every line of one message at one call site (in one
+#: process); a reserved key that formats any other (`%(created)f`, `%(thread)d`) varies per line.
+_CONSTANT_FIELDS = frozenset(
+    {"name", "levelname", "levelno", "pathname", "filename", "module", "lineno", "funcName", "asctime"}
+    | {"process", "processName"}
+)
+_FIELD = re.compile(r"%\((\w+)\)")
+_SCALAR_TYPES = (str, int, float, bool, type(None))
+
+
+def _plain_keys(log_format: dict[str, Any]) -> bool:
+    """Can a template stand for these keys? Only immutable scalars (a list appended to in place
+    would go stale: outside finding F2) and, in reserved keys, only per-site record fields (F5)."""
+    for name, value in log_format.items():
+        if name == "function_request_id":
+            continue
+        if type(value) not in _SCALAR_TYPES:
+            return False
+        formatted = name in RESERVED_LOG_ATTRS and isinstance(value, str)
+        if formatted and not _CONSTANT_FIELDS.issuperset(_FIELD.findall(value)):
+            return False
+    return True
 
 
 def _is_json_object(text: str) -> bool:

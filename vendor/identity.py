@@ -62,6 +62,9 @@ class Identity:
     #: False when the caller chose its own principal (an STS session name): then `{sub}` and
     #: `{principal}` render nothing in a policy, so no resource is named after it.
     names_resources: bool = True
+    #: Its groups claim was ambiguous (so it is in no group, with a warning logged each time):
+    #: such a caller is never answered from memory, so the warning stays per request.
+    ambiguous_groups: bool = field(default=False, compare=False)
 
     @property
     def token_id(self) -> str:
@@ -180,8 +183,11 @@ def _from_jwt(authorizer: dict[str, Any], groups_claim: str) -> Identity:
     sub = _principal(claims.get("sub"), "the JWT's sub claim")
     issuer = claims.get("iss")
     cognito = isinstance(issuer, str) and COGNITO_ISSUER.fullmatch(issuer) is not None
-    groups = _groups_or_none(jwt_groups(claims.get(groups_claim), cognito=cognito), "jwt", groups_claim)
-    return Identity(principal=sub, groups=groups, claims=_string_claims(claims))
+    parsed = jwt_groups(claims.get(groups_claim), cognito=cognito)
+    groups = _groups_or_none(parsed, "jwt", groups_claim)
+    return Identity(
+        principal=sub, groups=groups, claims=_string_claims(claims), ambiguous_groups=parsed is None
+    )
 
 
 def _from_lambda(authorizer: dict[str, Any], groups_claim: str) -> Identity:
@@ -191,10 +197,11 @@ def _from_lambda(authorizer: dict[str, Any], groups_claim: str) -> Identity:
     else:
         principal = _principal(context.get("principalId"), "the Lambda authorizer's sub or principalId")
     claim = groups_claim if groups_claim in context else "groups"
-    groups = _groups_or_none(lambda_groups(context.get(claim)), "lambda", claim)
+    parsed = lambda_groups(context.get(claim))
+    groups = _groups_or_none(parsed, "lambda", claim)
     claims = _string_claims(context)
     claims["sub"] = principal
-    return Identity(principal=principal, groups=groups, claims=claims)
+    return Identity(principal=principal, groups=groups, claims=claims, ambiguous_groups=parsed is None)
 
 
 def _from_iam(authorizer: dict[str, Any], _groups_claim: str) -> Identity:

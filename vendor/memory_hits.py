@@ -11,7 +11,8 @@ The signature is every input the answer depends on, and nothing else:
 
 * the method and the auth mode's part of the event: the JWT claims (`jwt`), the Lambda
   authorizer's context (`lambda`) or the source IP (`none`), exactly as `vendor.identity`
-  reads them, so an equal signature is an equal identity (IAM callers carry a nested
+  reads them, each value compared as the JSON value it is (`_exact`: `1`, `1.0` and `true`
+  differ), so an equal signature is an equal identity (IAM callers carry a nested
   `cognitoIdentity` object and always take the whole path);
 * `?name=` (the label) and, for POST, the body and whether it is base64: the request;
 * the policy object serving now (`Vendor.current_policy`): a policy change empties nothing but
@@ -56,6 +57,19 @@ class _Conclusion:
     hit: Hit
 
 
+def _exact(item: tuple[str, Any]) -> tuple[Any, ...]:
+    """A claim as a signature part that equals another only for the same JSON value.
+
+    Python says `1 == 1.0 == True` and `0 == -0.0 == False` (with equal hashes), but the identity
+    renders them as "1", "1.0", "true", "0", "-0.0", "false": two different callers, one signature
+    (outside finding F1). A string stands for itself; anything else by its type and `repr`.
+    """
+    name, value = item
+    if type(value) is str:
+        return item
+    return (name, type(value).__name__, repr(value))
+
+
 class MemoryHits:
     """Remembered conclusions of the whole vend path, by request signature."""
 
@@ -73,8 +87,7 @@ class MemoryHits:
         """Everything the answer to this valid token-route event depends on, or None (not remembered)."""
         context = event["requestContext"]
         if self._mode == "none":
-            http = context["http"]
-            caller: Any = http.get("sourceIp")
+            caller: Any = _exact(("sourceIp", context["http"].get("sourceIp")))
         else:
             authorizer = context.get("authorizer")
             if not isinstance(authorizer, dict):
@@ -84,7 +97,7 @@ class MemoryHits:
                 part = part.get("claims") if isinstance(part, dict) else None
             if not isinstance(part, dict) or self._mode == "iam":
                 return None
-            caller = tuple(part.items())
+            caller = tuple(_exact(item) for item in part.items())
         query = event.get("queryStringParameters")
         label = query.get("name") if isinstance(query, dict) else None
         body = (event.get("body"), event.get("isBase64Encoded", False)) if method == "POST" else None
@@ -96,7 +109,10 @@ class MemoryHits:
         return signature
 
     def remember(self, signature: Signature, vended: Vended, body: str) -> None:
-        """Keep what the whole path concluded for `signature` (a 200 it just answered)."""
+        """Keep what the whole path concluded for `signature` (a 200 it just answered); not for a
+        caller whose identification logs a warning each time (an ambiguous groups claim)."""
+        if vended.identity.ambiguous_groups:
+            return
         audit = audit_of(vended.identity, vended.grant, vended.token, "memory")
         conclusion = _Conclusion(vended.policy, vended, Hit(body, audit))
         with self._lock:

@@ -147,6 +147,12 @@ def audit_of(identity: Identity, grant: Grant, token: VendedToken, source: str) 
     }
 
 
+def log_vended(audit: dict[str, Any], *, constant: bool = False) -> None:
+    """The "vended token" audit line: from this one call site whichever path vended (its
+    `location` is the same for a mint and a memory hit: outside finding F4)."""
+    audit_lines.info("vended token", audit, constant=constant)
+
+
 class Vendor:
     """Grants by policy, then reuses or mints; one audit line per vend (and per refusal)."""
 
@@ -207,7 +213,7 @@ class Vendor:
                 },
             )
             raise
-        audit_lines.info("vended token", audit_of(identity, grant, outcome.token, outcome.source))
+        log_vended(audit_of(identity, grant, outcome.token, outcome.source))
         return Vended(identity, grant, key, outcome.token, outcome.source, policy)
 
     def _admitted_mint(self, identity: Identity, grant: Grant, label: str | None) -> VendedToken:
