@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as _json_string
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.errors import ConfigError, ForbiddenError, UnknownScopeError
 from shared.permissions import (
@@ -353,23 +353,26 @@ class _Template:
         return out
 
 
-#: One piece of a compiled template field: literal text, or (placeholder name, keyPrefix delimiter).
-_Piece = str | tuple[str, str | None]
+#: A compiled template field: a `str.format` pattern with `{}` for each placeholder, and each
+#: placeholder's (name, keyPrefix delimiter) in order.
+_Field = tuple[str, tuple[tuple[str, str | None], ...]]
 
 
-def _pieces(name: str, value: str) -> tuple[_Piece, ...]:
-    """A template field cut once into literals and placeholders, as `_Template.render` walks it."""
-    pieces: list[_Piece] = []
+def _pieces(name: str, value: str) -> _Field:
+    """A template field cut once into literals and placeholders, as `_Template.render` walks it.
+
+    Literals hold no brace (`_Template.parse` refuses unbalanced ones), so they are their own
+    format text."""
+    pattern: list[str] = []
+    slots: list[tuple[str, str | None]] = []
     pos = 0
     for match in _PLACEHOLDER.finditer(value):
-        if match.start() > pos:
-            pieces.append(value[pos : match.start()])
+        pattern.append(value[pos : match.start()] + "{}")
         rest = value[match.end() :]
-        pieces.append((match.group(1), rest[0] if name == "keyPrefix" and rest else None))
+        slots.append((match.group(1), rest[0] if name == "keyPrefix" and rest else None))
         pos = match.end()
-    if pos < len(value):
-        pieces.append(value[pos:])
-    return tuple(pieces)
+    pattern.append(value[pos:])
+    return "".join(pattern), tuple(slots)
 
 
 def _sort_key(permission: Permission) -> str:
@@ -419,9 +422,11 @@ class _CompiledTemplate:
     #: A topic statement's role, else a cache statement's (one of the two is set).
     topic_role: TopicRole | None
     cache_role: CacheRole | None
-    cache: tuple[_Piece, ...]
+    cache: _Field
     #: The second field's name ("topic", "key", "keyPrefix") and pieces, if any.
-    second: tuple[str, tuple[_Piece, ...]] | None
+    second: tuple[str, _Field] | None
+    #: A key or key-prefix statement (what one token cannot hold beside a topic).
+    item: bool
     max_ttl_seconds: int
     #: The placeholder names the template reads, in order (the key of `renderings`).
     names: tuple[str, ...]
@@ -443,9 +448,7 @@ class _CompiledTemplate:
             ((n, _pieces(n, fields[n])) for n in ("topic", "key", "keyPrefix") if n in fields), None
         )
         cache = _pieces("cache", fields["cache"])
-        names = dict.fromkeys(
-            piece[0] for piece in cache + (second[1] if second else ()) if not isinstance(piece, str)
-        )
+        names = dict.fromkeys(name for name, _ in cache[1] + (second[1][1] if second else ()))
         topic = "topic" in fields
         return cls(
             static,
@@ -453,6 +456,7 @@ class _CompiledTemplate:
             None if topic else CacheRole(fields["role"]),
             cache,
             second,
+            "key" in fields or "keyPrefix" in fields,
             max_ttl_seconds,
             tuple(names),
             "" if static is None else _sort_key(static),
@@ -498,18 +502,17 @@ class _CompiledTemplate:
         return CachePermission(cache=cache, role=self.cache_role, key=key, key_prefix=prefix)
 
 
-def _fill(pieces: tuple[_Piece, ...], looked_up: dict[str, str | None]) -> str | None:
-    out: list[str] = []
-    for piece in pieces:
-        if isinstance(piece, str):
-            out.append(piece)
-            continue
-        name, delimiter = piece
+def _fill(compiled: _Field, looked_up: dict[str, str | None]) -> str | None:
+    pattern, slots = compiled
+    if not slots:
+        return pattern
+    values: list[str] = []
+    for name, delimiter in slots:
         value = looked_up[name]
         if value is None or not _safe(value, delimiter):
             return None
-        out.append(value)
-    return "".join(out)
+        values.append(value)
+    return pattern.format(*values)
 
 
 def _lookup(identity: Identity, name: str) -> str | None:
@@ -733,6 +736,7 @@ class _CompiledPolicy:
         reserved = self._reserved
         # Keyed by the sort key: one text per permission (its JSON form), hashed once and cached.
         best: dict[str, tuple[Permission, int]] = {}
+        topics = items = False
         for index in list(matched):
             rule = rules[index]
             if rule.claims and not all(claims.get(c) in allowed for c, allowed in rule.claims.items()):
@@ -744,12 +748,21 @@ class _CompiledPolicy:
                 permission, key = compiled.permission(looked_up)
                 if permission is None or permission.cache in reserved:
                     continue
+                if compiled.topic_role is not None:
+                    topics = True
+                elif compiled.item:
+                    items = True
                 ttl = compiled.max_ttl_seconds
                 known = best.get(key)
                 if known is None or known[1] < ttl:
                     best[key] = (permission, ttl)
         ordered = [best[key] for key in sorted(best)]
-        return _Held(tuple([p for p, _ in ordered]), tuple([t for _, t in ordered]), frozenset(matched))
+        return _Held(
+            tuple([p for p, _ in ordered]),
+            tuple([t for _, t in ordered]),
+            frozenset(matched),
+            topics and items,
+        )
 
     def grant(
         self,
@@ -765,7 +778,7 @@ class _CompiledPolicy:
         scope: list[tuple[Permission, int]]
         chosen: list[tuple[Permission, int]]
         if requested is None:
-            if _mixes_items_and_topics(permissions):
+            if held.mixes:
                 scope = [
                     (p, t) for p, t in zip(permissions, ttls, strict=True) if isinstance(p, CachePermission)
                 ]
@@ -857,16 +870,17 @@ class _CompiledPolicy:
         return None
 
 
-@dataclass(frozen=True)
-class _Held:
+class _Held(NamedTuple):
     """What one caller may hold: canonical permissions, their caps, the rules it matches."""
 
     permissions: tuple[Permission, ...]
     ttls: tuple[int, ...]
     matched: frozenset[int]
+    #: `_mixes_items_and_topics(permissions)`, noted while they were collected.
+    mixes: bool
 
 
-_NOTHING = _Held((), (), frozenset())
+_NOTHING = _Held((), (), frozenset(), False)
 
 
 @dataclass(frozen=True)
