@@ -92,8 +92,23 @@ def prefix_field(draw: st.DrawFn) -> str:
     return "".join(parts)
 
 
+#: Statements rules share, so that rules overlap: the same statement with two caps (one rule
+#: shared), two roles on one cache, a key under a prefix.
+COMMON = [
+    {"cache": "public", "topic": "feed", "role": "subscribe_only"},
+    {"cache": "public", "topic": "feed", "role": "publish_only"},
+    {"cache": "tenant-acme", "role": "read_only"},
+    {"cache": "tenant-acme", "role": "write_only"},
+    {"cache": "tenant-acme", "role": "read_write"},
+    {"cache": "tenant-acme", "keyPrefix": "user-", "role": "read_write"},
+    {"cache": "orders", "key": "user-1", "role": "read_only"},
+]
+
+
 @st.composite
 def statement(draw: st.DrawFn) -> dict[str, str]:
+    if draw(st.booleans()):
+        return dict(draw(st.sampled_from(COMMON)))
     kind = draw(st.sampled_from(["cache", "key", "keyPrefix", "topic"]))
     out = {"cache": draw(name_field(allow_all=True))}
     if kind == "topic":
@@ -263,6 +278,12 @@ SAMPLE = {
             "name": "feed",
             "shared": True,
             "allow": [{"cache": "public", "topic": "feed", "role": "subscribe_only"}],
+            "maxTtlSeconds": 300,
+        },
+        {
+            "name": "feed for members, longer",
+            "when": {"groups": ["members"]},
+            "allow": [{"cache": "public", "topic": "feed", "role": "subscribe_only"}],
         },
         {"name": "reserved by name", "allow": [{"cache": "{claims.tenant}", "role": "read_only"}]},
     ]
@@ -282,15 +303,16 @@ def test_hostile_callers_of_a_colliding_policy(sub: str, tenant: str, groups: tu
         outcome(policy.grant, identity, None, None),
         outcome(reference_grant, policy, identity, None, None),
     )
-    for requested in (
+    asks: list[tuple[Permission, ...]] = [
         (CachePermission("tenant-acme", CacheRole.READ_WRITE),),
         (CachePermission("tenant-acme", CacheRole.READ_ONLY),),
         (TopicPermission("public", "feed", TopicRole.SUBSCRIBE_ONLY),),
         (CachePermission(f"tenant-{tenant}", CacheRole.READ_ONLY, key_prefix=f"user-{sub}-"),),
-    ):
+    ]
+    for requested, ttl in [(ask, ttl) for ask in asks for ttl in (None, 120, 600)]:
         same(
-            outcome(policy.grant, identity, requested, 600),
-            outcome(reference_grant, policy, identity, requested, 600),
+            outcome(policy.grant, identity, requested, ttl),
+            outcome(reference_grant, policy, identity, requested, ttl),
         )
 
 
