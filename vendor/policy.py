@@ -32,6 +32,12 @@ Compiled once per container: what a caller gets depends only on its principal, i
 the few claims the rules read (`Policy.claims_read`), so allowances and the default (GET) grant
 are computed once per such identity and then looked up (`_IdentityMemo`, bounded, O(1)). A
 cached vend does one tuple build and one dict lookup here instead of rendering every template.
+A caller seen for the first time costs only what depends on it (`_CompiledPolicy`): the rules
+its groups can match come from an index, a template without placeholders is its permission
+already, the others are format patterns filled with the caller's checked values, statements
+sort by their JSON text built directly, and a GET's default scope is known to be its own whole
+part. bench/baselines/policy_reference.py keeps the straightforward algorithm this replaced;
+tests/vendor/test_policy_differential.py holds the two equal on generated policies and callers.
 
 Reserved caches (the shared token cache, where the vendor keeps every caller's tokens under
 guessable item keys) are never granted: a policy naming one, or `*` (which includes it), fails to
