@@ -220,7 +220,7 @@ def narrower(permission: Permission, variant: int) -> Permission:
     return CachePermission(permission.cache, role, permission.key, permission.key_prefix)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policies(), st.lists(callers(), min_size=1, max_size=6), st.data())
 def test_compiled_policy_grants_exactly_as_the_reference(
     policy: Policy, sequence: list[Identity], data: st.DataObject
