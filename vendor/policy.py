@@ -32,6 +32,12 @@ Compiled once per container: what a caller gets depends only on its principal, i
 the few claims the rules read (`Policy.claims_read`), so allowances and the default (GET) grant
 are computed once per such identity and then looked up (`_IdentityMemo`, bounded, O(1)). A
 cached vend does one tuple build and one dict lookup here instead of rendering every template.
+A caller seen for the first time costs only what depends on it (`_CompiledPolicy`): the rules
+its groups can match come from an index, a template without placeholders is its permission
+already, the others are format patterns filled with the caller's checked values, statements
+sort by their JSON text built directly, and a GET's default scope is known to be its own whole
+part. bench/baselines/policy_reference.py keeps the straightforward algorithm this replaced;
+tests/vendor/test_policy_differential.py holds the two equal on generated policies and callers.
 
 Reserved caches (the shared token cache, where the vendor keeps every caller's tokens under
 guessable item keys) are never granted: a policy naming one, or `*` (which includes it), fails to
@@ -45,10 +51,12 @@ import dataclasses
 import json
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from json.encoder import encode_basestring_ascii as _json_string
+from typing import Any, NamedTuple
 
 from shared.errors import ConfigError, ForbiddenError, UnknownScopeError
 from shared.permissions import (
@@ -132,11 +140,16 @@ MAX_REMEMBERED_IDENTITIES = 10_000
 
 class _IdentityMemo[Value]:
     """Results per identity key; when full the oldest entry goes (O(1)), so a flood of new callers
-    costs each of them one computation, never a scan."""
+    costs each of them one computation, never a scan.
+
+    An `OrderedDict`, not a dict: evicting a dict's first entry over and over leaves the deleted
+    slots at the front, which `next(iter(d))` walks on every eviction (about 9 µs per new caller
+    at 10,000 entries); `popitem(last=False)` unlinks the oldest entry directly.
+    """
 
     def __init__(self, limit: int | None = None) -> None:
         self._limit = limit if limit is not None else MAX_REMEMBERED_IDENTITIES
-        self._entries: dict[tuple[Any, ...], Value] = {}
+        self._entries: OrderedDict[tuple[Any, ...], Value] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> Value | None:
@@ -145,7 +158,7 @@ class _IdentityMemo[Value]:
     def put(self, key: tuple[Any, ...], value: Value) -> None:
         with self._lock:
             if key not in self._entries and len(self._entries) >= self._limit:
-                del self._entries[next(iter(self._entries))]
+                self._entries.popitem(last=False)
             self._entries[key] = value
 
     def __len__(self) -> int:
@@ -203,24 +216,47 @@ def merge_same_resource(
     that broader role on the resource: holding both halves is not holding read_write (outside
     finding F1); otherwise `ForbiddenError` says why. The lifetime is the smaller of the two caps.
     """
+    return _merge(chosen, [a.permission for a in allowances])[0]
+
+
+def _merge(
+    chosen: Sequence[tuple[Permission, int]], allowed: Sequence[Permission]
+) -> tuple[list[tuple[Permission, int]], bool]:
+    """`merge_same_resource`, and whether a union was made (else the result keeps `chosen`'s order
+    and statements, so a canonical `chosen` stays canonical)."""
     merged: dict[tuple[str | None, ...], tuple[Permission, int]] = {}
+    united = False
     for permission, ttl in chosen:
         resource = _resource(permission)
         if resource in merged:
             other, other_ttl = merged[resource]
             union = _union(other, permission)
-            if union not in (other, permission) and not any(covers(a.permission, union) for a in allowances):
+            if union not in (other, permission) and not any(covers(a, union) for a in allowed):
                 refused = json.dumps(union.to_json(), sort_keys=True, separators=(",", ":"))
                 raise ForbiddenError(
                     f"one token cannot hold two roles on one resource, and the policy does not allow "
                     f"their union {refused}; ask for two tokens"
                 )
             permission, ttl = union, min(ttl, other_ttl)
+            united = True
         merged[resource] = (permission, ttl)
     kept = list(merged.values())
     # A statement another one covers (a read_write key prefix under read_write on the whole
-    # cache) adds nothing: dropped, so the token holds one statement per power.
-    return [(p, t) for p, t in kept if not any(o != p and covers(o, p) for o, _ in kept)]
+    # cache) adds nothing: dropped, so the token holds one statement per power. Only one on the
+    # same cache or on all caches can cover it, so only those are compared (not all n²). The kept
+    # statements have distinct resources, so "another one" is "not this object".
+    by_cache: dict[str, list[Permission]] = {}
+    for p, _ in kept:
+        by_cache.setdefault(p.cache, []).append(p)
+    on_all = by_cache.get(ALL, []) if len(by_cache) > 1 else []
+    return [
+        (p, t)
+        for p, t in kept
+        if not any(
+            o is not p and covers(o, p)
+            for o in (by_cache[p.cache] if p.cache == ALL else by_cache[p.cache] + on_all)
+        )
+    ], united
 
 
 def _item_level(permission: Permission) -> bool:
@@ -321,6 +357,168 @@ class _Template:
             parts.append(value[pos:])
             out[name] = "".join(parts)
         return out
+
+
+#: A compiled template field: a `str.format` pattern with `{}` for each placeholder, and each
+#: placeholder's (name, keyPrefix delimiter) in order.
+_Field = tuple[str, tuple[tuple[str, str | None], ...]]
+
+
+def _pieces(name: str, value: str) -> _Field:
+    """A template field cut once into literals and placeholders, as `_Template.render` walks it.
+
+    Literals hold no brace (`_Template.parse` refuses unbalanced ones), so they are their own
+    format text."""
+    pattern: list[str] = []
+    slots: list[tuple[str, str | None]] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(value):
+        pattern.append(value[pos : match.start()] + "{}")
+        rest = value[match.end() :]
+        slots.append((match.group(1), rest[0] if name == "keyPrefix" and rest else None))
+        pos = match.end()
+    pattern.append(value[pos:])
+    return "".join(pattern), tuple(slots)
+
+
+def _sort_key(permission: Permission) -> str:
+    """`json.dumps(permission.to_json(), sort_keys=True)`, the key of `canonical`, built directly.
+
+    The same text (keys in sorted order, json's default separators, its own string escaping), so
+    `_canonical` orders exactly as `shared.permissions.canonical` does, at a fraction of the cost.
+    """
+    cache = _json_string(permission.cache)
+    role = _json_string(permission.role.value)
+    if isinstance(permission, TopicPermission):
+        return f'{{"cache": {cache}, "role": {role}, "topic": {_json_string(permission.topic)}}}'
+    if permission.key is not None:
+        return f'{{"cache": {cache}, "key": {_json_string(permission.key)}, "role": {role}}}'
+    if permission.key_prefix is not None:
+        return f'{{"cache": {cache}, "keyPrefix": {_json_string(permission.key_prefix)}, "role": {role}}}'
+    return f'{{"cache": {cache}, "role": {role}}}'
+
+
+def _canonical(permissions: Sequence[Permission]) -> tuple[Permission, ...]:
+    """`shared.permissions.canonical`, with the sort key built without the json encoder."""
+    return tuple(sorted(set(permissions), key=_sort_key))
+
+
+def _valid_name(value: str, *, allow_all: bool) -> bool:
+    """`shared.permissions._name`'s checks on a rendered field, as a test instead of an exception."""
+    return bool(value) and value == value.strip() and (allow_all or value != ALL) and len(value) <= 255
+
+
+#: How many rendered statements a template remembers per distinct placeholder values.
+MAX_REMEMBERED_RENDERINGS = 1_000
+
+
+@dataclass(frozen=True)
+class _CompiledTemplate:
+    """A template prepared once: its permission when it has no placeholder, else its pieces.
+
+    Only the fields that can hold a placeholder are rendered per caller; the role, the kind of
+    statement and every literal were checked when the policy loaded. A rendering depends only
+    on the values of the template's placeholders, so it is remembered per values (bounded):
+    the thousand callers of one tenant share one `tenant-{claims.tenant}` statement. A template
+    reading `{sub}` / `{principal}` differs per caller: remembering it would only cost.
+    """
+
+    #: The permission of a template without placeholders (the same for every caller).
+    static: Permission | None
+    #: A topic statement's role, else a cache statement's (one of the two is set).
+    topic_role: TopicRole | None
+    cache_role: CacheRole | None
+    cache: _Field
+    #: The second field's name ("topic", "key", "keyPrefix") and pieces, if any.
+    second: tuple[str, _Field] | None
+    #: A key or key-prefix statement (what one token cannot hold beside a topic).
+    item: bool
+    max_ttl_seconds: int
+    #: The placeholder names the template reads, in order (the key of `renderings`).
+    names: tuple[str, ...]
+    #: `_sort_key(static)`, or "" without a static permission.
+    static_key: str
+    #: Reads `sub` or `principal`: a value per caller, so its renderings are not remembered.
+    per_caller: bool
+    renderings: _IdentityMemo[tuple[Permission | None, str]] = field(
+        compare=False, repr=False, default_factory=lambda: _IdentityMemo(MAX_REMEMBERED_RENDERINGS)
+    )
+
+    @classmethod
+    def compile(cls, template: _Template, max_ttl_seconds: int) -> _CompiledTemplate:
+        fields = template.fields
+        static = None
+        if not any(_PLACEHOLDER.search(v) for v in fields.values()):
+            static = permission_from_json(fields)  # validated when the template was parsed
+        second = next(
+            ((n, _pieces(n, fields[n])) for n in ("topic", "key", "keyPrefix") if n in fields), None
+        )
+        cache = _pieces("cache", fields["cache"])
+        names = dict.fromkeys(name for name, _ in cache[1] + (second[1][1] if second else ()))
+        topic = "topic" in fields
+        return cls(
+            static,
+            TopicRole(fields["role"]) if topic else None,
+            None if topic else CacheRole(fields["role"]),
+            cache,
+            second,
+            "key" in fields or "keyPrefix" in fields,
+            max_ttl_seconds,
+            tuple(names),
+            "" if static is None else _sort_key(static),
+            bool({"sub", "principal"} & set(names)),
+        )
+
+    def permission(self, looked_up: dict[str, str | None]) -> tuple[Permission | None, str]:
+        """This caller's permission and its sort key (`looked_up`: its placeholder values)."""
+        if self.static is not None:
+            return self.static, self.static_key
+        if self.per_caller:
+            rendered = self._render(looked_up)
+            return rendered, "" if rendered is None else _sort_key(rendered)
+        values = tuple([looked_up[name] for name in self.names])
+        known = self.renderings.get(values)
+        if known is None:
+            rendered = self._render(looked_up)
+            known = (rendered, "" if rendered is None else _sort_key(rendered))
+            self.renderings.put(values, known)
+        return known
+
+    def _render(self, looked_up: dict[str, str | None]) -> Permission | None:
+        """As `_Template.render` + `permission_from_json`; None if a value is unsafe or invalid."""
+        cache = _fill(self.cache, looked_up)
+        if cache is None or not _valid_name(cache, allow_all=True):
+            return None
+        if self.topic_role is not None:
+            assert self.second is not None
+            topic = _fill(self.second[1], looked_up)
+            if topic is None or not _valid_name(topic, allow_all=True):
+                return None
+            return TopicPermission(cache=cache, topic=topic, role=self.topic_role)
+        key = prefix = None
+        if self.second is not None:
+            text = _fill(self.second[1], looked_up)
+            if text is None or not _valid_name(text, allow_all=False):
+                return None
+            if self.second[0] == "key":
+                key = text
+            else:
+                prefix = text
+        assert self.cache_role is not None
+        return CachePermission(cache=cache, role=self.cache_role, key=key, key_prefix=prefix)
+
+
+def _fill(compiled: _Field, looked_up: dict[str, str | None]) -> str | None:
+    pattern, slots = compiled
+    if not slots:
+        return pattern
+    values: list[str] = []
+    for name, delimiter in slots:
+        value = looked_up[name]
+        if value is None or not _safe(value, delimiter):
+            return None
+        values.append(value)
+    return pattern.format(*values)
 
 
 def _lookup(identity: Identity, name: str) -> str | None:
@@ -490,6 +688,207 @@ def _claims_read(rules: tuple[_Rule, ...]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+class _CompiledPolicy:
+    """The rules prepared once per policy, so a new caller costs only what depends on it.
+
+    Which rules a group can match is an index (a caller with groups g1, g2 looks at the rules
+    without a group condition and those naming g1 or g2, not at every rule); every template is
+    cut into pieces, and one without placeholders is its permission already; the placeholders'
+    (name, delimiter) pairs are listed so each is looked up and checked (`_safe`) once per caller.
+    The result is exactly the straightforward algorithm's (bench/baselines/policy_reference.py;
+    tests/vendor/test_policy_differential.py compares them).
+    """
+
+    def __init__(self, rules: tuple[_Rule, ...], reserved_caches: frozenset[str]) -> None:
+        self._rules = rules
+        self._reserved = frozenset({ALL, *reserved_caches}) if reserved_caches else frozenset()
+        self._templates = tuple(
+            tuple(self._usable(t, rule.max_ttl_seconds) for t in rule.allow) for rule in rules
+        )
+        self._ungrouped = tuple(i for i, rule in enumerate(rules) if rule.groups is None)
+        by_group: dict[str, list[int]] = {}
+        for i, rule in enumerate(rules):
+            for group in sorted(rule.groups or ()):
+                by_group.setdefault(group, []).append(i)
+        self._by_group = {group: tuple(indexes) for group, indexes in by_group.items()}
+        names = (c.names for per_rule in self._templates for c in per_rule if c is not None)
+        self._names = tuple(dict.fromkeys(name for some in names for name in some))
+        self._shared = tuple(
+            (i, frozenset(rule.shared)) for i, rule in enumerate(rules) if rule.shared is not None
+        )
+        self._shared_indexes = frozenset(i for i, _ in self._shared)
+
+    def _usable(self, template: _Template, max_ttl_seconds: int) -> _CompiledTemplate | None:
+        """The compiled template, or None when its permission is reserved for every caller."""
+        compiled = _CompiledTemplate.compile(template, max_ttl_seconds)
+        if compiled.static is not None and compiled.static.cache in self._reserved:
+            return None  # cannot load (`_check_reserved`); kept for exactness
+        return compiled
+
+    def allowances(self, identity: Identity) -> tuple[Allowance, ...]:
+        """`Policy.allowances` for one caller, computed (not remembered)."""
+        held = self._held(identity)
+        return tuple(Allowance(p, t) for p, t in zip(held.permissions, held.ttls, strict=True))
+
+    def _held(self, identity: Identity) -> _Held:
+        rules = self._rules
+        matched = set(self._ungrouped)
+        for group in identity.groups:
+            matched.update(self._by_group.get(group, ()))
+        if not matched:
+            return _NOTHING
+        looked_up = {name: _lookup(identity, name) for name in self._names}
+        claims = identity.claims
+        reserved = self._reserved
+        # Keyed by the sort key: one text per permission (its JSON form), hashed once and cached.
+        best: dict[str, tuple[Permission, int]] = {}
+        topics = items = False
+        for index in list(matched):
+            rule = rules[index]
+            if rule.claims and not all(claims.get(c) in allowed for c, allowed in rule.claims.items()):
+                matched.discard(index)
+                continue
+            for compiled in self._templates[index]:
+                if compiled is None:
+                    continue
+                permission, key = compiled.permission(looked_up)
+                if permission is None or permission.cache in reserved:
+                    continue
+                if compiled.topic_role is not None:
+                    topics = True
+                elif compiled.item:
+                    items = True
+                ttl = compiled.max_ttl_seconds
+                known = best.get(key)
+                if known is None or known[1] < ttl:
+                    best[key] = (permission, ttl)
+        ordered = [best[key] for key in sorted(best)]
+        return _Held(
+            tuple([p for p, _ in ordered]),
+            tuple([t for _, t in ordered]),
+            frozenset(matched),
+            topics and items,
+        )
+
+    def grant(
+        self,
+        identity: Identity,
+        requested: tuple[Permission, ...] | None,
+        requested_ttl_seconds: int | None,
+    ) -> Grant:
+        """`Policy.grant` for one caller, computed (not remembered); see `Policy.grant`."""
+        held = self._held(identity)
+        permissions, ttls = held.permissions, held.ttls
+        if not permissions:
+            raise ForbiddenError("no vending policy rule allows this caller anything")
+        scope: list[tuple[Permission, int]]
+        chosen: list[tuple[Permission, int]]
+        if requested is None:
+            if held.mixes:
+                scope = [
+                    (p, t) for p, t in zip(permissions, ttls, strict=True) if isinstance(p, CachePermission)
+                ]
+            else:
+                scope = list(zip(permissions, ttls, strict=True))
+            if len(scope) > MAX_PERMISSIONS:
+                raise ForbiddenError(
+                    f"the policy allows more than {MAX_PERMISSIONS} permissions; POST a subset of them"
+                )
+            chosen = scope
+            # Taken from the canonical allowance in its order: canonical unless a merge unites.
+            ordered = True
+        else:
+            if _mixes_items_and_topics(requested):
+                raise UnknownScopeError(
+                    "one token cannot combine topic permissions with key or key-prefix permissions "
+                    "(Momento's SDK has no scope for that); ask for two tokens"
+                )
+            scope = list(zip(permissions, ttls, strict=True))
+            chosen = []
+            for permission in requested:
+                caps = [t for a, t in scope if covers(a, permission)]
+                if not caps:
+                    refused = json.dumps(permission.to_json(), sort_keys=True, separators=(",", ":"))
+                    raise ForbiddenError(f"not allowed: {refused}")
+                chosen.append((permission, max(caps)))
+            ordered = False
+        shared_rule = None
+        whole: tuple[list[tuple[Permission, int]], str | None] | None
+        if requested is None:
+            # A default scope is its own whole part (all of it lasts its shortest cap, it fits one
+            # token and holds what is wanted), unless a shared rule's grant is it or holds it.
+            whole = self._whole_shared(held.matched, chosen) or (scope, None)
+        else:
+            whole = self._whole(held.matched, scope, chosen)
+        merged: list[tuple[Permission, int]] | None = None
+        if whole is not None:
+            try:  # the widened grant may not fit one token (two roles, no union): then as asked
+                merged, united = _merge(whole[0], permissions)
+                shared_rule, ordered = whole[1], not united
+            except ForbiddenError:
+                merged = None
+        if merged is None:
+            merged, united = _merge(chosen, permissions)
+            ordered = ordered and not united
+        ttl = bucket_ttl(requested_ttl_seconds, min(t for _, t in merged))
+        granted = tuple(p for p, _ in merged) if ordered else _canonical([p for p, _ in merged])
+        return Grant(granted, ttl, shared_rule)
+
+    def _whole(
+        self,
+        matched: frozenset[int],
+        allowances: list[tuple[Permission, int]],
+        chosen: list[tuple[Permission, int]],
+    ) -> tuple[list[tuple[Permission, int]], str | None] | None:
+        """`_whole` on the caller's matched rules and (permission, cap) pairs."""
+        shared = self._whole_shared(matched, chosen)
+        if shared is not None:
+            return shared
+        wanted = {p for p, _ in chosen}
+        cap = min(t for _, t in chosen)
+        long_enough = [(p, t) for p, t in allowances if t >= cap]
+        parts: tuple[list[tuple[Permission, int]], ...]
+        if _mixes_items_and_topics([p for p, _ in long_enough]):
+            parts = (
+                [(p, t) for p, t in long_enough if isinstance(p, CachePermission)],
+                [(p, t) for p, t in long_enough if isinstance(p, TopicPermission)],
+            )
+        else:
+            parts = (long_enough,)
+        for part in parts:
+            if len(part) <= MAX_PERMISSIONS and wanted <= {p for p, _ in part}:
+                return part, None
+        return None
+
+    def _whole_shared(
+        self, matched: frozenset[int], chosen: list[tuple[Permission, int]]
+    ) -> tuple[list[tuple[Permission, int]], str | None] | None:
+        """The first matched shared rule whose grant holds `chosen` and lasts as long, if any."""
+        if not self._shared or matched.isdisjoint(self._shared_indexes):
+            return None
+        wanted = {p for p, _ in chosen}
+        cap = min(t for _, t in chosen)
+        for index, members in self._shared:
+            rule = self._rules[index]
+            if index in matched and rule.max_ttl_seconds >= cap and wanted <= members:
+                assert rule.shared is not None
+                return [(p, rule.max_ttl_seconds) for p in rule.shared], rule.name
+        return None
+
+
+class _Held(NamedTuple):
+    """What one caller may hold: canonical permissions, their caps, the rules it matches."""
+
+    permissions: tuple[Permission, ...]
+    ttls: tuple[int, ...]
+    matched: frozenset[int]
+    #: `_mixes_items_and_topics(permissions)`, noted while they were collected.
+    mixes: bool
+
+
+_NOTHING = _Held((), (), frozenset(), False)
+
+
 @dataclass(frozen=True)
 class Policy:
     """A parsed policy document; see `vendor/README.md` for its JSON form."""
@@ -499,6 +898,7 @@ class Policy:
     reserved_caches: frozenset[str] = frozenset()
     #: The claims the policy reads; with principal and groups, all a grant depends on.
     claims_read: tuple[str, ...] = field(init=False, compare=False)
+    _compiled: _CompiledPolicy = field(init=False, compare=False, repr=False)
     _allowances: _IdentityMemo[tuple[Allowance, ...]] = field(
         init=False, compare=False, repr=False, default_factory=_IdentityMemo
     )
@@ -509,6 +909,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "claims_read", _claims_read(self.rules))
+        object.__setattr__(self, "_compiled", _CompiledPolicy(self.rules, self.reserved_caches))
 
     def identity_key(self, identity: Identity) -> tuple[Any, ...]:
         """Everything about `identity` this policy's answer can depend on."""
@@ -536,27 +937,9 @@ class Policy:
         key = self.identity_key(identity)
         known = self._allowances.get(key)
         if known is None:
-            known = self._compute_allowances(identity)
+            known = self._compiled.allowances(identity)
             self._allowances.put(key, known)
         return known
-
-    def _compute_allowances(self, identity: Identity) -> tuple[Allowance, ...]:
-        best: dict[Permission, int] = {}
-        for rule in self.rules:
-            if not rule.matches(identity):
-                continue
-            for template in rule.allow:
-                rendered = template.render(identity)
-                if rendered is None:
-                    continue
-                try:
-                    permission = permission_from_json(rendered)
-                except UnknownScopeError:
-                    continue
-                if self.reserved_caches and permission.cache in (ALL, *self.reserved_caches):
-                    continue  # a placeholder rendered a reserved cache's name
-                best[permission] = max(best.get(permission, 0), rule.max_ttl_seconds)
-        return tuple(Allowance(p, best[p]) for p in canonical(list(best)))
 
     def grant(
         self,
@@ -593,38 +976,4 @@ class Policy:
         requested: tuple[Permission, ...] | None,
         requested_ttl_seconds: int | None,
     ) -> Grant:
-        allowances = self.allowances(identity)
-        if not allowances:
-            raise ForbiddenError("no vending policy rule allows this caller anything")
-        if requested is None:
-            allowances = default_scope(allowances)
-            if len(allowances) > MAX_PERMISSIONS:
-                raise ForbiddenError(
-                    f"the policy allows more than {MAX_PERMISSIONS} permissions; POST a subset of them"
-                )
-            chosen = [(a.permission, a.max_ttl_seconds) for a in allowances]
-        else:
-            if _mixes_items_and_topics(requested):
-                raise UnknownScopeError(
-                    "one token cannot combine topic permissions with key or key-prefix permissions "
-                    "(Momento's SDK has no scope for that); ask for two tokens"
-                )
-            chosen = []
-            for permission in requested:
-                caps = [a.max_ttl_seconds for a in allowances if covers(a.permission, permission)]
-                if not caps:
-                    refused = json.dumps(permission.to_json(), sort_keys=True, separators=(",", ":"))
-                    raise ForbiddenError(f"not allowed: {refused}")
-                chosen.append((permission, max(caps)))
-        shared_rule = None
-        held = self.allowances(identity)
-        whole = _whole(identity, self.rules, allowances, chosen)
-        if whole is not None:
-            try:  # the widened grant may not fit one token (two roles, no union): then as asked
-                chosen, shared_rule = merge_same_resource(whole[0], held), whole[1]
-            except ForbiddenError:
-                whole = None
-        if whole is None:
-            chosen = merge_same_resource(chosen, held)
-        ttl = bucket_ttl(requested_ttl_seconds, min(ttl for _, ttl in chosen))
-        return Grant(canonical([p for p, _ in chosen]), ttl, shared_rule)
+        return self._compiled.grant(identity, requested, requested_ttl_seconds)

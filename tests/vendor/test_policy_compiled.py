@@ -35,14 +35,14 @@ def test_claims_read_are_those_in_when_and_placeholders() -> None:
 
 def test_default_grant_renders_templates_once_per_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     renders = {"n": 0}
-    original = policy_module._Template.render
+    original = policy_module._CompiledTemplate._render
 
-    def counting(self: Any, identity: Identity, *, sample_everything: bool = False) -> Any:
+    def counting(self: Any, looked_up: dict[str, str | None]) -> Any:
         renders["n"] += 1
-        return original(self, identity, sample_everything=sample_everything)
+        return original(self, looked_up)
 
     policy = Policy.from_json(DOCUMENT, 3600)
-    monkeypatch.setattr(policy_module._Template, "render", counting)
+    monkeypatch.setattr(policy_module._CompiledTemplate, "_render", counting)
     first = policy.grant(member(), None, None)
     once = renders["n"]
     assert once > 0
