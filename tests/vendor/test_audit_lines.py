@@ -163,3 +163,31 @@ def test_only_a_payload_declared_constant_keeps_its_encoding() -> None:
     out.stream.truncate()
     out.lines.info("vended token", constant, constant=True)
     assert json.loads(out.stream.getvalue())["audit"] == PAYLOAD
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_a_key_changed_in_place_or_to_an_equal_value_of_another_type_shows_at_once() -> None:
+    """Outside finding F2: the template was kept while `==` said the keys were the same."""
+    out = Output("inplace")
+    tags = ["a"]
+    out.powertools.append_keys(tags=tags, flag=1)
+    _same_but_location(*out.both())
+    tags.append("b")
+    fast, slow = out.both()
+    assert json.loads(fast)["tags"] == ["a", "b"]
+    _same_but_location(fast, slow)
+    for flag in (True, 1.0, 0, False, -0.0, 0.0):
+        out.powertools.append_keys(flag=flag)
+        fast, slow = out.both()
+        assert json.loads(fast)["flag"] == json.loads(slow)["flag"]
+        _same_but_location(fast, slow)
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_reserved_keys_that_format_varying_record_fields_are_not_frozen() -> None:
+    """Outside finding F5: `created="%(created)f"` printed the template's marker time for ever."""
+    out = Output("recordfields")
+    out.powertools.append_keys(created="%(created)f", msecs="%(msecs)d", process="%(process)d")
+    fast, slow = out.both()
+    assert json.loads(fast)["created"] == json.loads(slow)["created"] != "220752000.123000"
+    _same_but_location(fast, slow)

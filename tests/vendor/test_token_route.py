@@ -216,3 +216,47 @@ def test_the_origin_header_is_found_case_insensitively_last_spelling_wins() -> N
     assert request_origin({"origin": "a", "ORIGIN": "b"}) == "b"
     assert request_origin({"ORIGIN": "b", "origin": "a"}) == "a"
     assert request_origin({"x-origin": "a"}) is None
+
+
+def _lambda_event(context: dict[str, Any]) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("get-token-lambda.json"))
+    event["requestContext"]["authorizer"] = {"lambda": context}
+    return event
+
+
+@pytest.mark.integration
+def test_claim_values_equal_in_python_but_not_in_json_are_different_callers(
+    vendor_stack: VendorStack,
+) -> None:
+    """Outside finding F1: `1 == 1.0 == True` and `0 == -0.0 == False` in Python (equal hashes),
+    but the identity renders "1", "1.0", "true": a memo keyed on the raw values served one
+    caller's scope to the other."""
+    built = vendor_stack.build(AUTH_MODE="lambda")
+    variants: list[list[dict[str, Any]]] = [
+        [{"sub": "svc1", "accountId": 123456789012}, {"sub": "svc1", "accountId": 123456789012.0}],
+        [{"sub": "u1", "groups": "members", "tenant": value} for value in (1, True, 1.0)],
+        [{"sub": "u2", "groups": "members", "tenant": value} for value in (0, False, -0.0, 0.0)],
+    ]
+    for group in variants:
+        for context in group + group:  # each one twice: the second from memory where allowed
+            event = _lambda_event(context)
+            assert _comparable(built.invoke(copy.deepcopy(event))) == _comparable(
+                built.resolve(copy.deepcopy(event))
+            ), context
+
+
+@pytest.mark.integration
+def test_an_ambiguous_groups_claim_is_warned_about_on_every_request(
+    vendor_stack: VendorStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside finding F6: the full path logs the warning per request; a memory hit must too, so
+    such a caller is never answered from memory."""
+    built = vendor_stack.build()
+    event = _event(
+        "get-token-jwt.json", [_claims(**{"iss": "https://issuer.example.com", "cognito:groups": "[a b]"})]
+    )
+    with caplog.at_level("WARNING", logger="vendor.identity"):
+        statuses = [built.invoke(copy.deepcopy(event))["statusCode"] for _ in range(3)]
+    warned = [r for r in caplog.records if r.getMessage().startswith("ambiguous groups claim")]
+    assert len(warned) == 3, statuses
+    assert len(built.service.hits) == 0
