@@ -285,7 +285,11 @@ def main() -> int:
         rounds["hot_path"].append(run_json("hot_path.py", requests))
         rounds["cold_start"].append(run_json("cold_start.py", cold))
     secrets = run_json("secrets_traffic.py", [])
-    once = [] if args.quick else ["vend_latency.py", "rotation_time.py", "local_momento_rpc.py"]
+    once = (
+        []
+        if args.quick
+        else ["policy_grant.py", "vend_latency.py", "rotation_time.py", "local_momento_rpc.py"]
+    )
     if (BENCH / "quota.py").exists() and not args.quick:
         once.append("quota.py")
     others = [(f"bench/{script}", run_text([f"bench/{script}"], 600)) for script in once]
