@@ -248,8 +248,8 @@ class Service:
         if method is None:
             return None
         signature = self.hits.signature(event, method)
-        if signature is None:
-            return None
+        if signature is None or not self.hits.knows(signature):
+            return None  # a first request: nothing done, nothing logged, the whole way decides
         # `inject_lambda_context`'s keys (`build_lambda_context_model`), before anything can log
         # (finding the policy may: "vending policy loaded"); never a cold start here.
         logger.append_keys(

@@ -120,6 +120,10 @@ class MemoryHits:
                 del self._known[next(iter(self._known))]
             self._known[signature] = conclusion
 
+    def knows(self, signature: Signature) -> bool:
+        """Was a request with this signature answered before (its conclusion kept)?"""
+        return signature in self._known
+
     def find(self, signature: Signature) -> Hit | None:
         """The answer to a repeat, if the whole path would give it from memory right now."""
         conclusion = self._known.get(signature)

@@ -244,3 +244,50 @@ def test_a_rejected_policy_is_counted_once_in_its_own_metric_line(
     assert _emf_counts(first, "PolicyRejected") == 1, first
     assert _emf_counts(later, "PolicyRejected") == 0, later
     assert _emf_counts(later, "TokensVended") == 1, later
+
+
+def test_a_policy_reloaded_during_a_memory_hit_is_logged_with_that_request_id(
+    vendor_stack: VendorStack, ssm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside finding F3: a repeat answered from memory read the policy (which may reload and log)
+    before the Logger had this invocation's keys, so "vending policy loaded" named the previous one."""
+    import vendor.app
+    from local.api_gateway import LocalLambdaContext
+
+    policy = {"rules": [{"allow": [{"cache": "tenant-{claims.tenant}", "role": "read_only"}]}]}
+    ssm.put_parameter(Name=NAME, Value=json.dumps(policy), Type="String")
+    env = vendor_stack.env(
+        VENDING_POLICY="", VENDING_POLICY_PARAMETER=NAME, VENDING_POLICY_MAX_AGE_SECONDS="1"
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", vendor_stack.stack.secrets_manager_endpoint_url)
+    vendor.app._application.cache_clear()
+
+    def get(request_id: str) -> int:
+        context = LocalLambdaContext()
+        context.aws_request_id = request_id
+        return int(vendor.app.handler(load_event("get-token-jwt.json"), context)["statusCode"])
+
+    seen: list[Any] = []
+
+    class RequestIdAtEmit(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == "vending policy loaded":
+                keys = vendor.app.logger.get_current_keys()
+                seen.append(keys.get("function_request_id"))
+
+    watcher = RequestIdAtEmit()
+    logging.getLogger("vendor.policy_source").addHandler(watcher)
+    try:
+        assert get("first-request") == 200
+        assert get("repeat-request") == 200  # from memory
+        policy["rules"][0]["allow"].append({"cache": "public", "role": "read_only"})
+        ssm.put_parameter(Name=NAME, Value=json.dumps(policy), Type="String", Overwrite=True)
+        time.sleep(1.2)
+        seen.clear()
+        assert get("third-request") == 200
+    finally:
+        logging.getLogger("vendor.policy_source").removeHandler(watcher)
+        vendor.app._application.cache_clear()
+    assert seen == ["third-request"]
