@@ -40,7 +40,7 @@ _REQUEST_ID_MARK = "\x1fkeyguard-request-id\x1f"
 _AUDIT_MARK = "\x1fkeyguard-audit\x1f"
 _TRACE_MARK = "1-keyguard-trace-mark"
 #: Rendered with this creation time, the formatter's timestamp text is known and can be found.
-_MARK_CREATED = 86_400.0 * 365 * 7 + 0.123  # 1977-01-01 00:00:00.123 UTC
+_MARK_CREATED = 86_400.0 * 365 * 7 + 0.123  # 1976-12-30 00:00:00.123 UTC
 _TRACE_ENV = "_X_AMZN_TRACE_ID"
 
 
@@ -143,12 +143,21 @@ class AuditLines:
         handler, formatter = target
         log_format = formatter.log_format
         request_id = log_format.get("function_request_id", _ABSENT)
+        if request_id is None:  # Powertools drops a None key from the line: no slot for that
+            audit_logger.info(message, extra={"audit": payload}, stacklevel=2)
+            return
         if not self._same_state(formatter, log_format, request_id):
             self._templates.clear()
             self._seen = (formatter, dict(log_format))
         caller = sys._getframe(1)
         traced = log_format.get("xray_trace_id", "") is not None and bool(os.environ.get(_TRACE_ENV))
-        key = (message, caller.f_code.co_filename, caller.f_lineno, traced)
+        key = (
+            message,
+            caller.f_code.co_filename,
+            caller.f_lineno,
+            traced,
+            logging.getLevelName(logging.INFO),
+        )
         template = self._templates.get(key, _ABSENT)
         if template is _ABSENT:
             site = (caller.f_code.co_filename, caller.f_lineno, caller.f_code.co_name)
@@ -256,6 +265,8 @@ class AuditLines:
             marks["trace"] = serialize(_TRACE_MARK)
         try:
             text = formatter.format(record)
+        except Exception:  # a key `logging` cannot format either: let `logging` report it (N2)
+            return None
         finally:
             if has_id:
                 log_format["function_request_id"] = saved_id
@@ -294,9 +305,10 @@ def _same_value(was: Any, now: Any) -> bool:
 
 
 #: LogRecord fields that are the same for every line of one message at one call site (in one
-#: process); a reserved key that formats any other (`%(created)f`, `%(thread)d`) varies per line.
+#: process); a reserved key that formats any other (`%(created)f`, `%(thread)d`, `%(asctime)s`
+#: anywhere but the timestamp slot: re-check finding N1) varies per line.
 _CONSTANT_FIELDS = frozenset(
-    {"name", "levelname", "levelno", "pathname", "filename", "module", "lineno", "funcName", "asctime"}
+    {"name", "levelname", "levelno", "pathname", "filename", "module", "lineno", "funcName"}
     | {"process", "processName"}
 )
 _FIELD = re.compile(r"%\((\w+)\)")

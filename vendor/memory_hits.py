@@ -87,7 +87,10 @@ class MemoryHits:
         """Everything the answer to this valid token-route event depends on, or None (not remembered)."""
         context = event["requestContext"]
         if self._mode == "none":
-            caller: Any = _exact(("sourceIp", context["http"].get("sourceIp")))
+            try:
+                caller: Any = _exact(("sourceIp", context["http"].get("sourceIp")))
+            except ValueError:
+                return None
         else:
             authorizer = context.get("authorizer")
             if not isinstance(authorizer, dict):
@@ -97,7 +100,10 @@ class MemoryHits:
                 part = part.get("claims") if isinstance(part, dict) else None
             if not isinstance(part, dict) or self._mode == "iam":
                 return None
-            caller = tuple(_exact(item) for item in part.items())
+            try:
+                caller = tuple(_exact(item) for item in part.items())
+            except ValueError:  # an int too long for repr (only a hand-built event has one)
+                return None
         query = event.get("queryStringParameters")
         label = query.get("name") if isinstance(query, dict) else None
         body = (event.get("body"), event.get("isBase64Encoded", False)) if method == "POST" else None

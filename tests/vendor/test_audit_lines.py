@@ -191,3 +191,35 @@ def test_reserved_keys_that_format_varying_record_fields_are_not_frozen() -> Non
     fast, slow = out.both()
     assert json.loads(fast)["created"] == json.loads(slow)["created"] != "220752000.123000"
     _same_but_location(fast, slow)
+
+
+def test_a_reserved_key_with_the_time_in_it_shows_each_lines_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-check finding N1: `%(asctime)s` inside another reserved key kept the marker time."""
+    out = Output("asctime")
+    out.powertools.append_keys(location="%(funcName)s:%(lineno)d at %(asctime)s")
+    for now in (NOW, NOW + 3600.25):
+        monkeypatch.setattr(time, "time", lambda now=now: now)
+        fast, slow = out.both()
+        assert "1976" not in fast
+        assert json.loads(fast)["location"].endswith(json.loads(slow)["location"].split(" at ")[1])
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_a_key_logging_cannot_format_is_logging_s_problem_not_the_callers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Re-check finding N2: the template's own format raised out of the vend (a 500); `logging`
+    reports a bad format on stderr and goes on."""
+    out = Output("badformat")
+    out.powertools.append_keys(thread=5, name="%(name)s %")
+    out.lines.info("vended token", PAYLOAD)  # must not raise
+    assert "Logging error" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_a_null_request_id_is_left_out_as_powertools_leaves_it_out() -> None:
+    out = Output("nullid")
+    out.powertools.append_keys(function_request_id=None)
+    fast, slow = out.both()
+    assert "function_request_id" not in json.loads(fast)
+    _same_but_location(fast, slow)

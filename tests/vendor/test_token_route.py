@@ -260,3 +260,13 @@ def test_an_ambiguous_groups_claim_is_warned_about_on_every_request(
     warned = [r for r in caplog.records if r.getMessage().startswith("ambiguous groups claim")]
     assert len(warned) == 3, statuses
     assert len(built.service.hits) == 0
+
+
+@pytest.mark.integration
+def test_a_claim_too_long_to_print_is_not_remembered_and_not_a_500(vendor_stack: VendorStack) -> None:
+    """Re-check: an int of more than 4,300 digits cannot be `repr`'d (only a hand-built event dict
+    carries one: JSON parsing refuses it); the signature is then None, not an exception."""
+    built = vendor_stack.build(AUTH_MODE="lambda")
+    event = _lambda_event({"sub": "svc1", "accountId": 10**5000})
+    assert built.service.hits.signature(event, "GET") is None
+    assert _comparable(built.invoke(copy.deepcopy(event))) == _comparable(built.resolve(copy.deepcopy(event)))
