@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rotator.engine import CLAIM_LABEL, PROMOTED_LABEL, REVOKED_LABEL, rotation_due
+from rotator.engine import CLAIM_LABEL, REVOKED_LABEL, rotation_due
 from rotator.orphans import read_orphans, rotation_id_of
 from rotator.secret_store import CURRENT, PENDING, PREVIOUS, SecretState, SecretStore, StoredVersion
 from rotator.settings import RotatorSettings
-from rotator.state import read_record
+from rotator.state import current_since, read_record
 from rotator.strategies import plan
 from shared.errors import KeyGuardError, SecretFormatError
 from shared.momento_access import MomentoAccess
@@ -109,22 +109,6 @@ def claim_status(
     }
 
 
-def promoted_at(store: SecretStore, state: SecretState, current_id: str) -> float | None:
-    """When AWSCURRENT moved to this version from AWSPREVIOUS, if a `KEYGUARD_PROMOTED` record says so.
-
-    The engine's `_current_since` rule: the record must name this pair (older records name only
-    the promoted version); otherwise the next run records the pair with its own time.
-    """
-    record = read_record(store, state.version_with(PROMOTED_LABEL))
-    if record is None or record.get("keyguardPromoted") != current_id:
-        return None
-    previous_id = state.version_with(PREVIOUS)
-    if record.get("replaced", previous_id) != previous_id:
-        return None
-    value = record.get("promotedAt")
-    return float(value) if isinstance(value, int | float) else None
-
-
 def revoke_status(
     store: SecretStore,
     state: SecretState,
@@ -147,7 +131,7 @@ def revoke_status(
         return None
     if old.key_id is None or old.key_id == secret.key_id:
         return {"state": "no_key_id", "version_id": previous.version_id, "key_id": None}
-    recorded = promoted_at(store, state, versions.current.version_id)
+    recorded = current_since(store, state, versions.current.version_id)
     # A key cannot have been current before its version existed or before Momento issued it.
     since = max(recorded or 0.0, versions.current.created_at, float(secret.issued_at or 0))
     due_at = since + grace_seconds
@@ -320,7 +304,7 @@ def read_status(
                 else "a v1 key (cannot be revoked; it lives until it expires)"
             )
             problems.append(f"orphan of rotation {entry.rotation_id} left alive: {what} ({entry.reason})")
-    promoted = promoted_at(store, state, versions.current.version_id) if versions.previous else None
+    promoted = current_since(store, state, versions.current.version_id) if versions.previous else None
     report["last_rotation"] = _last_rotation(claim, versions, revoke, promoted)
     if revoke is not None and revoke["state"] == "no_key_id":
         problems.append("the AWSPREVIOUS v2 key has no keyId: revoke it in the Momento console by hand")

@@ -46,14 +46,19 @@ def _held(rstack: RotatorStack) -> set[str]:
     return ids
 
 
-def test_the_run_taking_over_an_abandoned_claim_revokes_the_dead_runs_v2_key(rstack: RotatorStack) -> None:
-    # GIVEN a run that created a v2 successor and died before storing it (15 of 100 kills did)
+def _a_run_dies_after_creating_a_v2_successor(rstack: RotatorStack) -> None:
+    """A v2 secret due for rotation, and a run killed right after Momento generated its successor."""
     rstack.create_v2_secret()
     rstack.clock.advance(21 * DAY)
     crashing = MomentoFaults(rstack.momento)
     crashing.crash_after("generate_v2")
     with pytest.raises(Crash):
         rstack.rotation(momento=crashing).run()
+
+
+def test_the_run_taking_over_an_abandoned_claim_revokes_the_dead_runs_v2_key(rstack: RotatorStack) -> None:
+    # GIVEN a run that created a v2 successor and died before storing it (15 of 100 kills did)
+    _a_run_dies_after_creating_a_v2_successor(rstack)
     assert len(_alive(rstack)) == 2  # the current key and the orphan
     # WHEN the next run comes after the claim lease
     rstack.clock.advance(LEASE)
@@ -192,12 +197,7 @@ def test_orphans_record_is_readable_and_labelled(rstack: RotatorStack) -> None:
 def test_an_orphan_search_momento_refuses_is_recorded_and_the_rotation_goes_on(rstack: RotatorStack) -> None:
     # Waiting for the search could outlive the current key: the dead rotation ids are recorded
     # as suspected orphans (OrphanedKeys alarm) instead.
-    rstack.create_v2_secret()
-    rstack.clock.advance(21 * DAY)
-    crashing = MomentoFaults(rstack.momento)
-    crashing.crash_after("generate_v2")
-    with pytest.raises(Crash):
-        rstack.rotation(momento=crashing).run()
+    _a_run_dies_after_creating_a_v2_successor(rstack)
     rstack.clock.advance(LEASE)
     momento = MomentoFaults(rstack.momento)
     momento.fail("list_v2_keys", MomentoPermissionError("injected"))
