@@ -23,7 +23,6 @@ import base64
 import binascii
 import dataclasses
 import functools
-import json
 import logging
 import os
 import threading
@@ -52,7 +51,7 @@ from vendor.outcome_metrics import OutcomeMetrics
 from vendor.request_json import BadEventError, event_problem
 from vendor.settings import VendorSettings
 from vendor.token_label import parse_label
-from vendor.vending import Vendor, VendRequest, log_vended, parse_request_body
+from vendor.vending import Vendor, VendRequest, encode_body, log_vended, parse_request_body
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -283,8 +282,8 @@ class Service:
             vended = self.vendor.issue(identity, request)
         except Exception as exc:
             status, error, extra = error_answer(exc, settings)
-            return status, json.dumps(error, separators=(",", ":")), extra
-        body = json.dumps(vended.body(), separators=(",", ":"))
+            return status, encode_body(error), extra
+        body = vended.body_json()
         if signature is not None:
             self.hits.remember(signature, vended, body)
         return 200, body, None
@@ -320,7 +319,7 @@ def build_app(settings: VendorSettings, vendor: Vendor) -> APIGatewayHttpResolve
         return Response(
             status_code=status,
             content_type="application/json",
-            body=json.dumps(body, separators=(",", ":")),
+            body=encode_body(body),
             headers={**_NO_STORE, **(extra or {})},
         )
 
@@ -472,7 +471,7 @@ def _plain(status: int, code: str, message: str) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", **_NO_STORE},
-        "body": json.dumps({"error": code, "message": message}, separators=(",", ":")),
+        "body": encode_body({"error": code, "message": message}),
     }
 
 

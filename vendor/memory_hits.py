@@ -26,13 +26,13 @@ errors) and remembers again.
 
 from __future__ import annotations
 
-import json
-import threading
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from vendor.bounded_memo import BoundedMemo
 from vendor.policy import Policy
-from vendor.vending import Vended, Vendor, audit_of, response_body
+from vendor.vending import Vended, Vendor, audit_of
 
 #: Distinct signatures kept per container (a few hundred bytes each); the oldest goes first.
 MAX_REMEMBERED = 10_000
@@ -50,7 +50,7 @@ class Hit:
     audit: dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Conclusion:
     policy: Policy
     vended: Vended
@@ -70,15 +70,19 @@ def _exact(item: tuple[str, Any]) -> tuple[Any, ...]:
     return (name, type(value).__name__, repr(value))
 
 
+def _conclusion(vended: Vended, body: str) -> _Conclusion:
+    return _Conclusion(
+        vended.policy, vended, Hit(body, audit_of(vended.identity, vended.grant, vended.token, "memory"))
+    )
+
+
 class MemoryHits:
     """Remembered conclusions of the whole vend path, by request signature."""
 
     def __init__(self, vendor: Vendor, auth_mode: str, *, limit: int = MAX_REMEMBERED) -> None:
         self._vendor = vendor
         self._mode = auth_mode
-        self._limit = limit
-        self._known: dict[Signature, _Conclusion] = {}
-        self._lock = threading.Lock()
+        self._known: BoundedMemo[_Conclusion] = BoundedMemo(limit)
 
     def __len__(self) -> int:
         return len(self._known)
@@ -119,12 +123,7 @@ class MemoryHits:
         caller whose identification logs a warning each time (an ambiguous groups claim)."""
         if vended.identity.ambiguous_groups:
             return
-        audit = audit_of(vended.identity, vended.grant, vended.token, "memory")
-        conclusion = _Conclusion(vended.policy, vended, Hit(body, audit))
-        with self._lock:
-            if signature not in self._known and len(self._known) >= self._limit:
-                del self._known[next(iter(self._known))]
-            self._known[signature] = conclusion
+        self._known.put(signature, _conclusion(vended, body))
 
     def knows(self, signature: Signature) -> bool:
         """Was a request with this signature answered before (its conclusion kept)?"""
@@ -140,10 +139,7 @@ class MemoryHits:
         if token is None:
             return None
         if token is not vended.token:  # re-minted since (another signature, same cache key)
-            body = json.dumps(response_body(token, vended.grant.permissions_json), separators=(",", ":"))
-            audit = audit_of(vended.identity, vended.grant, token, "memory")
-            conclusion.vended = Vended(
-                vended.identity, vended.grant, vended.cache_key, token, "memory", vended.policy
-            )
-            conclusion.hit = Hit(body, audit)
+            reminted = dataclasses.replace(vended, token=token, source="memory")
+            conclusion = _conclusion(reminted, reminted.body_json())
+            self._known.put(signature, conclusion)
         return conclusion.hit

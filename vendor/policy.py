@@ -50,8 +50,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -70,6 +68,7 @@ from shared.permissions import (
     canonical,
     permission_from_json,
 )
+from vendor.bounded_memo import BoundedMemo
 from vendor.identity import Identity
 
 SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:/+=-]{0,127}")
@@ -138,31 +137,11 @@ def bucket_ttl(requested: int | None, cap: int) -> int:
 MAX_REMEMBERED_IDENTITIES = 10_000
 
 
-class _IdentityMemo[Value]:
-    """Results per identity key; when full the oldest entry goes (O(1)), so a flood of new callers
-    costs each of them one computation, never a scan.
-
-    An `OrderedDict`, not a dict: evicting a dict's first entry over and over leaves the deleted
-    slots at the front, which `next(iter(d))` walks on every eviction (about 9 µs per new caller
-    at 10,000 entries); `popitem(last=False)` unlinks the oldest entry directly.
-    """
+class _IdentityMemo[Value](BoundedMemo[Value]):
+    """Results per identity key (`vendor.bounded_memo`), `MAX_REMEMBERED_IDENTITIES` by default."""
 
     def __init__(self, limit: int | None = None) -> None:
-        self._limit = limit if limit is not None else MAX_REMEMBERED_IDENTITIES
-        self._entries: OrderedDict[tuple[Any, ...], Value] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Value | None:
-        return self._entries.get(key)
-
-    def put(self, key: tuple[Any, ...], value: Value) -> None:
-        with self._lock:
-            if key not in self._entries and len(self._entries) >= self._limit:
-                self._entries.popitem(last=False)
-            self._entries[key] = value
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        super().__init__(limit if limit is not None else MAX_REMEMBERED_IDENTITIES)
 
 
 def covers(allowed: Permission, requested: Permission) -> bool:

@@ -134,6 +134,10 @@ class Vended:
     def body(self) -> dict[str, Any]:
         return response_body(self.token, self.grant.permissions_json)
 
+    def body_json(self) -> str:
+        """The response body as sent: compact JSON (`encode_body`)."""
+        return encode_body(self.body())
+
 
 def audit_of(identity: Identity, grant: Grant, token: VendedToken, source: str) -> dict[str, Any]:
     """The audit object of a "vended token" line (`vendor.audit`)."""
@@ -243,6 +247,12 @@ class Vendor:
         except MomentoAuthenticationError:
             key = self._master_keys.force_refresh()
             return self._access.mint_token(key, grant.permissions, grant.ttl_seconds, token_id)
+
+
+def encode_body(body: dict[str, Any]) -> str:
+    """Every JSON response body, success or error, on every path: one encoding, so the direct
+    token routes and the resolver cannot drift apart byte-wise."""
+    return json.dumps(body, separators=(",", ":"))
 
 
 def response_body(token: VendedToken, permissions: list[dict[str, str]]) -> dict[str, Any]:
